@@ -119,7 +119,7 @@ mod tests {
         );
         assert_eq!(
             text.lines().count(),
-            2 + report.hosts.len() + 1,
+            3 + report.hosts.len() + 1,
             "one host per line"
         );
     }
