@@ -28,7 +28,7 @@ use super::text::{Html, compact_json};
 const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1em 2em;color:#1d2330;background:#fff}
 h1{font-size:1.5em;margin:.2em 0}h2{border-bottom:1px solid #ccd;padding-bottom:.2em;margin-top:1.6em}
-code{font:12px/1.3 ui-monospace,Consolas,monospace;word-break:break-all;white-space:pre-wrap}
+code,table.e td+td+td+td{font:12px/1.3 ui-monospace,Consolas,monospace;word-break:break-all;white-space:pre-wrap}
 .meta{color:#556}.tiles{display:flex;flex-wrap:wrap;gap:.8em}
 .tile{border:1px solid #ccd;border-radius:6px;padding:.5em 1em;min-width:8em}.tile b{display:block;font-size:1.8em}
 .tile.bad b{color:#b3261e}.tile.good b{color:#1e7b34}.def{max-width:60em;color:#334}
@@ -471,7 +471,7 @@ impl<'a> Page<'a> {
             if !host.checks.is_empty() {
                 writeln!(
                     out,
-                    "<table class=t><thead><tr><th>check<th>status<th>summary<th>evidence</thead><tbody>"
+                    "<table class=\"t e\"><thead><tr><th>check<th>status<th>summary<th>evidence</thead><tbody>"
                 )?;
                 for check in &host.checks {
                     self.check_row(out, check)?;
@@ -484,13 +484,16 @@ impl<'a> Page<'a> {
     }
 
     fn check_row(&self, out: &mut impl Write, check: &CheckResult) -> std::io::Result<()> {
-        write!(
-            out,
-            "<tr class=s{}><td>{}<td>{}",
-            cell_class(check),
-            Html(&check.id),
-            check.status
-        )?;
+        // Passing rows carry no class: they are the bulk of a big report.
+        match cell_class(check) {
+            "p" => write!(out, "<tr><td>{}<td>{}", Html(&check.id), check.status)?,
+            class => write!(
+                out,
+                "<tr class=s{class}><td>{}<td>{}",
+                Html(&check.id),
+                check.status
+            )?,
+        }
         if let Some(w) = &check.waived {
             write!(
                 out,
@@ -509,10 +512,6 @@ impl<'a> Page<'a> {
         {
             write!(out, " <a href=#c{i}>fix</a>")?;
         }
-        writeln!(
-            out,
-            "<td><code>{}</code>",
-            Html(&compact_json(&check.evidence))
-        )
+        writeln!(out, "<td>{}", Html(&compact_json(&check.evidence)))
     }
 }
