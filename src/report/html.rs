@@ -25,6 +25,10 @@ use super::model::{CheckResult, FleetReport, HostReport, Outcome, Status};
 use super::stats::{FleetStats, check_columns, failing_checks, is_ready};
 use super::text::{Html, compact_json};
 
+/// Evidence longer than this many characters is cut on the page (the JSON report
+/// keeps it whole): one host's oversized output must not bloat the dashboard.
+pub const MAX_EVIDENCE_CHARS: usize = 4_000;
+
 const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1em 2em;color:#1d2330;background:#fff}
 h1{font-size:1.5em;margin:.2em 0}h2{border-bottom:1px solid #ccd;padding-bottom:.2em;margin-top:1.6em}
@@ -512,6 +516,15 @@ impl<'a> Page<'a> {
         {
             write!(out, " <a href=#c{i}>fix</a>")?;
         }
-        writeln!(out, "<td>{}", Html(&compact_json(&check.evidence)))
+        let evidence = compact_json(&check.evidence);
+        match evidence.char_indices().nth(MAX_EVIDENCE_CHARS) {
+            None => writeln!(out, "<td>{}", Html(&evidence)),
+            Some((cut, _)) => writeln!(
+                out,
+                "<td>{}<b>…[{} more characters in the JSON report]</b>",
+                Html(evidence.get(..cut).unwrap_or("")),
+                evidence.get(cut..).unwrap_or("").chars().count()
+            ),
+        }
     }
 }
