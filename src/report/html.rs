@@ -55,7 +55,7 @@ details{margin:.3em 0}details>summary{cursor:pointer}.host{content-visibility:au
 .hl a{margin-right:.6em}.bad{color:#b3261e}.sev{font-size:.85em;color:#556}
 "#;
 
-const SCRIPT: &str = r#"
+const SCRIPT: &str = r##"
 (function(){
 var t=document.getElementById('ht'),q=document.getElementById('q'),cnt=document.getElementById('qn');
 var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows),heads=t.tHead.rows[0].cells;
@@ -75,11 +75,15 @@ Array.prototype.forEach.call(heads,function(th,i){th.addEventListener('click',fu
  });
  rows.forEach(function(r){body.appendChild(r);});
 });});
-function openTarget(){
- var id=decodeURIComponent(location.hash.slice(1)),e=id&&document.getElementById(id);
+function openId(id){
+ var e=id&&document.getElementById(id);
  if(e&&e.tagName==='DETAILS'){e.open=true;e.scrollIntoView();}
 }
-window.addEventListener('hashchange',openTarget);openTarget();
+document.addEventListener('click',function(e){
+ var a=e.target.closest&&e.target.closest('a[href^="#"]');
+ if(a)openId(a.getAttribute('href').slice(1));
+});
+openId(location.hash.slice(1));
 var m=document.getElementById('mx'),names={p:'pass',w:'warn',f:'fail',u:'unknown',n:'not applicable',v:'waived',z:'no result'};
 if(m){m.addEventListener('mouseover',function(e){
  var td=e.target;if(td.tagName!=='TD'||td.title)return;
@@ -87,7 +91,7 @@ if(m){m.addEventListener('mouseover',function(e){
  td.title=td.parentNode.cells[0].textContent+' \u00b7 '+(td.colSpan>1?td.textContent:th.textContent+' \u00b7 '+(names[td.className]||''));
 });}
 })();
-"#;
+"##;
 
 /// The matrix class of a check result: one letter, see `STYLE`.
 fn cell_class(check: &CheckResult) -> &'static str {
