@@ -55,12 +55,12 @@ impl Outcome {
         }
     }
 
-    /// True for the outcomes that make a run exit 3 (the host could not be scanned).
+    /// True for the outcomes that make a run exit 3: the host could not be
+    /// scanned. A host skipped by an interrupted run makes it exit 130 instead
+    /// (see [`FleetReport::exit_status`]); one skipped for another reason (an
+    /// unsupported transport) counts as not scanned.
     pub fn is_failure(self) -> bool {
-        matches!(
-            self,
-            Outcome::Unreachable | Outcome::AuthFailed | Outcome::Timeout | Outcome::ProtocolError
-        )
+        !matches!(self, Outcome::Scanned)
     }
 }
 
@@ -379,6 +379,7 @@ mod tests {
             Outcome::AuthFailed,
             Outcome::Timeout,
             Outcome::ProtocolError,
+            Outcome::Skipped,
         ] {
             let r = report(
                 vec![

@@ -3,3 +3,17 @@
 //! transient failures, cancellation, progress and the journal.
 //!
 //! Knows nothing of XML or PowerShell text; every host ends in exactly one outcome.
+
+pub mod command_job;
+pub mod fanout;
+pub mod journal;
+pub mod plan;
+pub mod progress;
+pub mod remote;
+
+pub use command_job::{CommandJob, CommandRecord, run_exit_code};
+pub use fanout::{FanOutOptions, HostSummary, Job, fan_out};
+pub use journal::{Journal, JournalError};
+pub use plan::{AuthChoice, Defaults, HostPlan, PlanError, TlsChoice, resolve};
+pub use progress::{Progress, ProgressMode, Tally};
+pub use remote::{FailureClass, HostError, LineSink, Remote, RemoteSession};
