@@ -4,3 +4,18 @@
 //! Receive / Signal / Delete lifecycle with a PowerShell runner on top.
 //!
 //! Knows nothing of probes, scanning or reports.
+
+// The lifecycle that uses every builder and parser lands next; until then some are unused.
+#![allow(dead_code)]
+
+mod envelope;
+mod error;
+mod fault;
+mod response;
+mod xml;
+
+pub use error::{
+    Action, FAULT_ACCESS_DENIED, FAULT_OPERATION_TIMEOUT, FAULT_SHELL_QUOTA, FAULT_UNKNOWN_SHELL,
+    FailureClass, TlsFailure, WinrmError,
+};
+pub use fault::WsmanFault;

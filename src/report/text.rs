@@ -1,0 +1,131 @@
+//! Small text helpers shared by the writers.
+
+use std::fmt;
+
+/// Evidence as compact JSON text (`null` stays `null`).
+pub(crate) fn compact_json(value: &serde_json::Value) -> String {
+    // Serialising a `Value` to a String cannot fail (its map keys are strings).
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// Replaces control characters (C0, DEL, C1) with `?` so that text from the
+/// remote side cannot move the cursor, change colours or rewrite a terminal line.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+/// The first line of `text`, cut to `max` characters with an ellipsis.
+pub(crate) fn first_line(text: &str, max: usize) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    if line.chars().count() > max {
+        let mut cut: String = line.chars().take(max.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        line.to_owned()
+    }
+}
+
+/// Escapes text for HTML element content (`&`, `<`, `>`; control characters
+/// become U+FFFD). Not for attribute values: the writers put no remote text in
+/// attributes (ids and links are made from indexes).
+pub(crate) struct Html<'a>(pub(crate) &'a str);
+
+impl fmt::Display for Html<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0;
+        let mut last = 0;
+        for (i, c) in s.char_indices() {
+            let rep = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                // Control characters other than tab/newline are not allowed in HTML text.
+                c if c.is_control() && c != '\t' && c != '\n' => "\u{FFFD}",
+                _ => continue,
+            };
+            f.write_str(&s[last..i])?;
+            f.write_str(rep)?;
+            last = i + c.len_utf8();
+        }
+        f.write_str(&s[last..])
+    }
+}
+
+/// True for characters XML 1.0 allows (§2.2 Char); Rust strings hold no surrogates.
+pub(crate) fn xml_char_allowed(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// Escapes text for XML element content or a double-quoted attribute value,
+/// dropping characters XML 1.0 forbids. In attributes, tab, newline and CR are
+/// written as character references so that parsers do not normalise them away.
+pub(crate) struct Xml<'a> {
+    pub(crate) text: &'a str,
+    pub(crate) attribute: bool,
+}
+
+impl fmt::Display for Xml<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.text;
+        let mut last = 0;
+        for (i, c) in s.char_indices() {
+            let rep = match c {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' if self.attribute => "&quot;",
+                '\t' if self.attribute => "&#9;",
+                '\n' if self.attribute => "&#10;",
+                '\r' => "&#13;",
+                c if !xml_char_allowed(c) => "",
+                _ => continue,
+            };
+            f.write_str(&s[last..i])?;
+            f.write_str(rep)?;
+            last = i + c.len_utf8();
+        }
+        f.write_str(&s[last..])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_escape_covers_markup_and_controls() {
+        assert_eq!(
+            Html("<a href=\"x\" b='y'>&\u{1b}</a>").to_string(),
+            "&lt;a href=\"x\" b='y'&gt;&amp;\u{FFFD}&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn xml_escape_drops_characters_illegal_in_xml_1_0() {
+        let text = "a\u{0}b\u{8}c\u{FFFE}d<&>\"\t";
+        assert_eq!(
+            Xml {
+                text,
+                attribute: false
+            }
+            .to_string(),
+            "abcd&lt;&amp;&gt;\"\t"
+        );
+        assert_eq!(
+            Xml {
+                text,
+                attribute: true
+            }
+            .to_string(),
+            "abcd&lt;&amp;&gt;&quot;&#9;"
+        );
+    }
+
+    #[test]
+    fn printable_replaces_terminal_escape_sequences() {
+        assert_eq!(printable("ok\u{1b}[2Jx\u{9b}y"), "ok?[2Jx?y");
+    }
+}
