@@ -306,7 +306,7 @@ fn html_has_no_external_reference() {
     // The only http:// text is the hostile host alias, escaped as text.
     assert_eq!(
         html.matches("http://").count(),
-        html.matches("=HYPERLINK(&quot;http://x").count()
+        html.matches("=HYPERLINK(\"http://x").count()
     );
 }
 
@@ -314,7 +314,7 @@ fn html_has_no_external_reference() {
 fn html_escapes_hostile_host_names_and_evidence() {
     let html = html_text();
     assert!(!html.contains("<script>alert(1)</script>"));
-    assert!(html.contains("db03&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("db03\"&gt;&lt;script&gt;alert(1)&lt;/script&gt;"));
     assert_eq!(
         html.matches("<script").count(),
         1,
@@ -483,4 +483,14 @@ fn junit_drops_characters_illegal_in_xml() {
         Some("web01")
     );
     assert!(!xml.contains('\u{7}') && !xml.contains('\u{0}'));
+}
+
+#[test]
+fn html_cuts_over_long_evidence_and_points_to_the_json() {
+    let html = html_text();
+    assert!(!html.contains(&"A".repeat(4_001)));
+    assert!(html.contains(&format!(
+        "{}<b>…[36010 more characters in the JSON report]</b>",
+        "A".repeat(3_992)
+    )));
 }

@@ -1,7 +1,7 @@
 //! `fleetscan report`: re-render a saved JSON report as CSV, HTML or JUnit.
 //! Without an output file it prints the terminal summary.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 
 use anyhow::Context;
 use fleetscan::cli::ReportArgs;
@@ -18,10 +18,21 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<u8> {
     };
     if paths == OutputPaths::default() {
         let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", report::terminal::summary(&report, color));
+        print_stdout(&report::terminal::summary(&report, color))?;
         return Ok(0);
     }
     report::write_files(&report, &paths)
         .with_context(|| format!("re-rendering {}", args.from.display()))?;
     Ok(0)
+}
+
+/// Writes `text` to stdout; a closed pipe (`fleetscan diff … | head`) ends quietly.
+pub(crate) fn print_stdout(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("writing to standard output")
+        }
+        _ => Ok(()),
+    }
 }

@@ -5,3 +5,7 @@
 //!
 //! It sees the scanner only through the wire and shares no parsing code with
 //! [`crate::winrm`], so a misunderstanding of the protocol cannot hide on both ends.
+
+pub mod answers;
+pub mod host;
+pub mod scenario;

@@ -28,7 +28,9 @@ pub(crate) fn first_line(text: &str, max: usize) -> String {
     }
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
+/// Escapes text for HTML element content (`&`, `<`, `>`; control characters
+/// become U+FFFD). Not for attribute values: the writers put no remote text in
+/// attributes (ids and links are made from indexes).
 pub(crate) struct Html<'a>(pub(crate) &'a str);
 
 impl fmt::Display for Html<'_> {
@@ -40,8 +42,6 @@ impl fmt::Display for Html<'_> {
                 '&' => "&amp;",
                 '<' => "&lt;",
                 '>' => "&gt;",
-                '"' => "&quot;",
-                '\'' => "&#39;",
                 // Control characters other than tab/newline are not allowed in HTML text.
                 c if c.is_control() && c != '\t' && c != '\n' => "\u{FFFD}",
                 _ => continue,
@@ -96,10 +96,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn html_escape_covers_markup_quotes_and_controls() {
+    fn html_escape_covers_markup_and_controls() {
         assert_eq!(
             Html("<a href=\"x\" b='y'>&\u{1b}</a>").to_string(),
-            "&lt;a href=&quot;x&quot; b=&#39;y&#39;&gt;&amp;\u{FFFD}&lt;/a&gt;"
+            "&lt;a href=\"x\" b='y'&gt;&amp;\u{FFFD}&lt;/a&gt;"
         );
     }
 

@@ -1,0 +1,156 @@
+//! What the emulated host prints: the probe program's JSON lines (one per
+//! `# fleetscan-probe: <id>` marker, as Windows PowerShell 5.1 would print them for
+//! the modelled [`HostState`]), a few trivial PowerShell scripts, and a few `cmd`
+//! command lines for `fleetscan run`.
+//!
+//! Nothing here parses PowerShell beyond the probe markers and a handful of
+//! one-statement forms; anything else answers with PowerShell's or cmd's own
+//! "not recognized" error.
+
+mod clock;
+mod events;
+pub(crate) mod json;
+mod probes;
+mod text;
+
+use time::OffsetDateTime;
+
+use super::host::HostState;
+use json::{J, obj};
+
+/// The marker that starts each probe block of the program.
+pub const PROBE_MARKER: &str = "# fleetscan-probe:";
+
+/// What a command printed and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProgramOutput {
+    /// Standard output, one entry per line, without line terminators.
+    pub stdout_lines: Vec<String>,
+    /// Standard error text (PowerShell errors as CLIXML, as `powershell.exe
+    /// -EncodedCommand` writes them when its output is redirected).
+    pub stderr: String,
+    /// The process exit code.
+    pub exit_code: i32,
+}
+
+impl ProgramOutput {
+    /// Standard output as the shell streams it: lines joined with CRLF, each line
+    /// terminated.
+    pub fn stdout_text(&self) -> String {
+        let mut s = String::new();
+        for line in &self.stdout_lines {
+            s.push_str(line);
+            s.push_str("\r\n");
+        }
+        s
+    }
+}
+
+/// Everything one answer needs: the host, its clock, the account.
+pub(crate) struct Ctx<'a> {
+    pub(crate) host: &'a HostState,
+    /// "Now" on the host's clock (true time plus the modelled skew).
+    pub(crate) now: OffsetDateTime,
+    /// `DOMAIN\user` as `WindowsIdentity.Name` prints it.
+    pub(crate) account: String,
+}
+
+impl<'a> Ctx<'a> {
+    fn new(host: &'a HostState, user: &str, true_now: OffsetDateTime) -> Ctx<'a> {
+        Ctx {
+            host,
+            now: true_now + time::Duration::milliseconds(host.clock.skew_ms),
+            account: format!("{}\\{}", host.account.domain_netbios, bare_user(user)),
+        }
+    }
+}
+
+/// `fleetscan`, from `fleetscan`, `CORP\fleetscan` or `fleetscan@corp.contoso.com`.
+fn bare_user(user: &str) -> &str {
+    let u = user.rsplit('\\').next().unwrap_or(user);
+    let u = u.split('@').next().unwrap_or(u);
+    if u.is_empty() { "fleetscan" } else { u }
+}
+
+/// Runs a PowerShell script as the host would, now.
+///
+/// A probe program (lines `# fleetscan-probe: <id>`) prints one JSON envelope per
+/// marker, in order; other scripts support only trivial statements
+/// (`Write-Output 'x'`, `echo`, a quoted string, `$env:COMPUTERNAME`, `hostname`,
+/// `whoami`, `exit N`) and answer anything else with PowerShell's
+/// CommandNotFoundException on stderr (CLIXML) and exit code 1.
+pub fn run_powershell(host: &HostState, script: &str, user: &str) -> ProgramOutput {
+    run_powershell_at(host, script, user, OffsetDateTime::now_utc())
+}
+
+/// [`run_powershell`] at a given true time `now` (the host adds its clock skew).
+pub fn run_powershell_at(
+    host: &HostState,
+    script: &str,
+    user: &str,
+    now: OffsetDateTime,
+) -> ProgramOutput {
+    let ctx = Ctx::new(host, user, now);
+    let ids = probe_ids(script);
+    if ids.is_empty() {
+        return text::run_simple_powershell(&ctx, script);
+    }
+    let stdout_lines = ids.iter().map(|id| envelope(&ctx, id).to_line()).collect();
+    ProgramOutput {
+        stdout_lines,
+        stderr: String::new(),
+        exit_code: 0,
+    }
+}
+
+/// Runs a `cmd.exe` command line: `hostname`, `whoami`, `ipconfig`, `echo …`,
+/// `ver`, `cmd /c …`, `exit /b N`; anything else prints cmd's "is not recognized"
+/// error on stderr and exits 1.
+pub fn run_cmd(host: &HostState, command_line: &str, user: &str) -> ProgramOutput {
+    let ctx = Ctx::new(host, user, OffsetDateTime::now_utc());
+    text::run_cmd(&ctx, command_line)
+}
+
+/// The probe ids of the program's markers, in order.
+pub fn probe_ids(script: &str) -> Vec<String> {
+    script
+        .lines()
+        .filter_map(|l| l.trim_start().strip_prefix(PROBE_MARKER))
+        .map(|id| id.trim().to_owned())
+        .filter(|id| !id.is_empty())
+        .collect()
+}
+
+/// The one JSON line the probe `id` prints on this host.
+fn envelope(ctx: &Ctx<'_>, id: &str) -> J {
+    let result = if ctx.host.throwing_probe.as_deref() == Some(id) {
+        Err(probes::PROBE_ERROR_TEXT.to_owned())
+    } else {
+        match probes::answer(ctx, id) {
+            Some(r) => r,
+            None => Err(format!(
+                "The term '{id}' is not recognized as the name of a cmdlet, function, script file, or operable program. Check the spelling of the name, or if a path was included, verify that the path is correct and try again."
+            )),
+        }
+    };
+    let (ok, error, data) = match result {
+        Ok(data) => (true, J::Null, data),
+        Err(e) => (false, J::Str(e), J::Null),
+    };
+    obj! {
+        "id" => id,
+        "ok" => ok,
+        "error" => error,
+        "collected_utc" => clock::iso_utc(ctx.now),
+        "ps" => ctx.host.ps_version(),
+        "data" => data,
+    }
+}
+
+/// Every probe id the model answers (the catalogue's P01–P33 by first check id).
+pub fn known_probe_ids() -> &'static [&'static str] {
+    probes::PROBE_IDS
+}
+
+#[cfg(test)]
+mod tests;
