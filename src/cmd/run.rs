@@ -125,7 +125,11 @@ fn csv_records(records: &[CommandRecord]) -> anyhow::Result<String> {
             &r.duration_ms.to_string(),
         ];
         // Remote output is hostile to spreadsheets too: neutralise formulas.
-        w.write_record(fields.iter().map(|f| fleetscan::report::csv::cell(f)))?;
+        w.write_record(
+            fields
+                .iter()
+                .map(|f| fleetscan::report::csv::cell(f).into_owned()),
+        )?;
     }
     Ok(String::from_utf8(
         w.into_inner().map_err(|e| anyhow::anyhow!("{e}"))?,

@@ -1,7 +1,7 @@
 //! `fleetscan scan`: read the inventory and waivers, resolve every host, scan,
 //! write the reports, print the summary, exit with the code of CLI.md.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 

@@ -86,10 +86,8 @@ pub async fn scan_fleet<R: Remote>(
     )
     .await;
     progress.finish().await;
-    if let Some(j) = journal {
-        if let Err(e) = j.finish() {
-            tracing::error!("{e}");
-        }
+    if let Some(Err(e)) = journal.map(Journal::finish) {
+        tracing::error!("{e}");
     }
 
     FleetReport {
