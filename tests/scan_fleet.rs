@@ -15,7 +15,9 @@ const BIN: &str = env!("CARGO_BIN_EXE_fleetscan");
 
 async fn start(mut spec: FleetSpec, password: &str) -> RunningFleet {
     spec.password = SecretString::from(password.to_owned());
-    RunningFleet::start(spec).await.expect("emulated fleet starts")
+    RunningFleet::start(spec)
+        .await
+        .expect("emulated fleet starts")
 }
 
 /// Runs the binary off the runtime's threads, so the in-process fleet keeps serving.
@@ -49,19 +51,26 @@ fn expected_outcome(fault: Option<Fault>) -> Outcome {
         Some(Fault::Refuse) => Outcome::Unreachable,
         Some(Fault::AuthReject) => Outcome::AuthFailed,
         Some(Fault::Hang) | Some(Fault::PsTimeout) => Outcome::Timeout,
-        Some(Fault::Reset) | Some(Fault::Garbage) | Some(Fault::Quota) | Some(Fault::HugeOutput) => {
-            Outcome::ProtocolError
-        }
+        Some(Fault::Reset)
+        | Some(Fault::Garbage)
+        | Some(Fault::Quota)
+        | Some(Fault::HugeOutput) => Outcome::ProtocolError,
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mixed_fleet_of_200_hosts_ends_each_host_in_the_outcome_its_fault_implies() {
     let fleet = start(FleetSpec::mixed(200, 7), "fleetscan").await;
-    let faults: HashMap<String, Option<Fault>> =
-        fleet.hosts.iter().map(|h| (h.name.clone(), h.fault)).collect();
+    let faults: HashMap<String, Option<Fault>> = fleet
+        .hosts
+        .iter()
+        .map(|h| (h.name.clone(), h.fault))
+        .collect();
     for fault in Fault::ALL {
-        assert!(faults.values().any(|f| *f == Some(fault)), "mixed fleet lacks {fault:?}");
+        assert!(
+            faults.values().any(|f| *f == Some(fault)),
+            "mixed fleet lacks {fault:?}"
+        );
     }
     let dir = tempfile::tempdir().unwrap();
     let inv = dir.path().join("fleet.ini");
@@ -70,9 +79,22 @@ async fn mixed_fleet_of_200_hosts_ends_each_host_in_the_outcome_its_fault_implie
     let csv = dir.path().join("scan.csv");
     let out = fleetscan(
         args(&[
-            "scan", "-i", inv.to_str().unwrap(), "-u", "fleetscan", "--concurrency", "200",
-            "--timeout", "15s", "--retries", "1", "-q",
-            "--json", json.to_str().unwrap(), "--csv", csv.to_str().unwrap(),
+            "scan",
+            "-i",
+            inv.to_str().unwrap(),
+            "-u",
+            "fleetscan",
+            "--concurrency",
+            "200",
+            "--timeout",
+            "15s",
+            "--retries",
+            "1",
+            "-q",
+            "--json",
+            json.to_str().unwrap(),
+            "--csv",
+            csv.to_str().unwrap(),
         ]),
         "fleetscan",
     )
@@ -93,12 +115,24 @@ async fn mixed_fleet_of_200_hosts_ends_each_host_in_the_outcome_its_fault_implie
             host.error
         );
         if host.outcome == Outcome::Scanned {
-            assert!(!host.checks.is_empty(), "{} scanned without checks", host.name);
+            assert!(
+                !host.checks.is_empty(),
+                "{} scanned without checks",
+                host.name
+            );
         } else {
-            assert!(host.error.as_deref().is_some_and(|e| !e.is_empty()), "{} has no error", host.name);
+            assert!(
+                host.error.as_deref().is_some_and(|e| !e.is_empty()),
+                "{} has no error",
+                host.name
+            );
         }
         if fault == Some(Fault::ProbeError) {
-            assert!(host.checks.iter().any(|c| c.status == Status::Unknown), "{}", host.name);
+            assert!(
+                host.checks.iter().any(|c| c.status == Status::Unknown),
+                "{}",
+                host.name
+            );
         }
     }
     let csv_text = std::fs::read_to_string(&csv).unwrap();
@@ -119,21 +153,50 @@ async fn hanging_host_ends_at_the_timeout_and_the_others_are_scanned() {
     let json = dir.path().join("scan.json");
     let t0 = std::time::Instant::now();
     let out = fleetscan(
-        args(&["scan", "-i", inv.to_str().unwrap(), "-u", "fleetscan", "--timeout", "3s", "-q", "--json", json.to_str().unwrap()]),
+        args(&[
+            "scan",
+            "-i",
+            inv.to_str().unwrap(),
+            "-u",
+            "fleetscan",
+            "--timeout",
+            "3s",
+            "-q",
+            "--json",
+            json.to_str().unwrap(),
+        ]),
         "fleetscan",
     )
     .await;
     let took = t0.elapsed();
     fleet.shutdown().await;
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(took < Duration::from_secs(15), "the 3 s deadline held (took {took:?})");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        took < Duration::from_secs(15),
+        "the 3 s deadline held (took {took:?})"
+    );
     let report = read_report(&json);
     assert_eq!(report.hosts[0].outcome, Outcome::Scanned);
     assert_eq!(report.hosts[1].outcome, Outcome::Timeout);
-    assert!(report.hosts[1].checks.is_empty(), "a host that never answered has no check rows");
+    assert!(
+        report.hosts[1].checks.is_empty(),
+        "a host that never answered has no check rows"
+    );
     assert_eq!(report.hosts[2].outcome, Outcome::Timeout);
-    let kept = report.hosts[2].checks.iter().filter(|c| c.status != Status::Unknown).count();
-    assert!(kept > 0, "checks that reported before the deadline are kept");
+    let kept = report.hosts[2]
+        .checks
+        .iter()
+        .filter(|c| c.status != Status::Unknown)
+        .count();
+    assert!(
+        kept > 0,
+        "checks that reported before the deadline are kept"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -148,15 +211,33 @@ async fn password_never_appears_in_output_logs_reports_or_journal() {
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let out = fleetscan(
         vec![
-            "scan".into(), "-i".into(), p("fleet.ini"), "-u".into(), "fleetscan".into(), "-vvv".into(),
-            "--json".into(), p("r.json"), "--csv".into(), p("r.csv"), "--html".into(), p("r.html"),
-            "--junit".into(), p("r.xml"), "--journal".into(), p("j.jsonl"),
+            "scan".into(),
+            "-i".into(),
+            p("fleet.ini"),
+            "-u".into(),
+            "fleetscan".into(),
+            "-vvv".into(),
+            "--json".into(),
+            p("r.json"),
+            "--csv".into(),
+            p("r.csv"),
+            "--html".into(),
+            p("r.html"),
+            "--junit".into(),
+            p("r.xml"),
+            "--journal".into(),
+            p("j.jsonl"),
         ],
         canary,
     )
     .await;
     fleet.shutdown().await;
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.len() > 100, "-vvv logged something");
     assert!(!String::from_utf8_lossy(&out.stdout).contains(canary));
@@ -183,8 +264,20 @@ async fn sigint_mid_scan_writes_journal_and_report_and_exits_130() {
     let journal = dir.path().join("j.jsonl");
     let mut child = Command::new(BIN)
         .args([
-            "scan", "-i", inv.to_str().unwrap(), "-u", "fleetscan", "--concurrency", "3",
-            "--timeout", "60s", "-q", "--json", json.to_str().unwrap(), "--journal", journal.to_str().unwrap(),
+            "scan",
+            "-i",
+            inv.to_str().unwrap(),
+            "-u",
+            "fleetscan",
+            "--concurrency",
+            "3",
+            "--timeout",
+            "60s",
+            "-q",
+            "--json",
+            json.to_str().unwrap(),
+            "--journal",
+            journal.to_str().unwrap(),
         ])
         .env("FLEETSCAN_PASSWORD", "fleetscan")
         .stdin(Stdio::null())
@@ -197,7 +290,9 @@ async fn sigint_mid_scan_writes_journal_and_report_and_exits_130() {
     tokio::task::spawn_blocking(move || {
         let t0 = std::time::Instant::now();
         while t0.elapsed() < Duration::from_secs(30) {
-            let n = std::fs::read_to_string(&journal_path).map(|t| t.lines().count()).unwrap_or(0);
+            let n = std::fs::read_to_string(&journal_path)
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
             if n >= 2 {
                 break;
             }
@@ -209,14 +304,38 @@ async fn sigint_mid_scan_writes_journal_and_report_and_exits_130() {
     let pid = child.id().to_string();
     let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
     assert!(status.success());
-    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap()).await.unwrap();
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
     fleet.shutdown().await;
-    assert_eq!(out.status.code(), Some(130), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let report = read_report(&json);
     assert!(report.meta.interrupted);
     assert_eq!(report.hosts.len(), 6);
-    assert_eq!(report.hosts.iter().filter(|h| h.outcome == Outcome::Scanned).count(), 2);
-    assert!(report.hosts.iter().skip(2).all(|h| h.outcome == Outcome::Skipped));
+    assert_eq!(
+        report
+            .hosts
+            .iter()
+            .filter(|h| h.outcome == Outcome::Scanned)
+            .count(),
+        2
+    );
+    assert!(
+        report
+            .hosts
+            .iter()
+            .skip(2)
+            .all(|h| h.outcome == Outcome::Skipped)
+    );
     let journaled = fleetscan::scan::journal::read(&journal).unwrap();
-    assert_eq!(journaled.len(), 6, "every host, finished or skipped, is journaled");
+    assert_eq!(
+        journaled.len(),
+        6,
+        "every host, finished or skipped, is journaled"
+    );
 }

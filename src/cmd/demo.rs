@@ -20,7 +20,7 @@ use fleetscan::scan::{
 use fleetscan::winrm::{self, PreparedCommand, PreparedScript};
 use secrecy::SecretString;
 
-use super::common;
+use super::{common, targets};
 
 /// The demo's per-host deadline: short, so the hanging host shows `timeout`
 /// without making anyone wait.
@@ -62,7 +62,10 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<u8> {
 
         let program = Program::assemble(&Selection::all(false))?;
         let command = PreparedCommand::PowerShell(Arc::new(PreparedScript::new(program.script())));
-        let client = winrm::Client::new(winrm::ClientOptions::default())?;
+        let client = winrm::Client::new(winrm::ClientOptions {
+            max_output_bytes: targets::MAX_OUTPUT_BYTES,
+            ..winrm::ClientOptions::default()
+        })?;
         let scan_id = uuid::Uuid::new_v4().to_string();
         let journal = Journal::create(&out_dir.join("journal.jsonl"), &scan_id)?;
         let request = ScanRequest {
@@ -112,7 +115,9 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<u8> {
 /// hanging).
 fn demo_fleet(n: usize) -> FleetSpec {
     let mut spec = FleetSpec::uniform(n, Scenario::Healthy);
-    let others = Scenario::ALL.into_iter().filter(|s| *s != Scenario::Healthy);
+    let others = Scenario::ALL
+        .into_iter()
+        .filter(|s| *s != Scenario::Healthy);
     for (host, scenario) in spec.hosts.iter_mut().skip(1).zip(others) {
         host.scenario = scenario;
     }

@@ -3,8 +3,6 @@
 //! Everything here runs before the first connection, so a bad inventory, limit,
 //! password source or CA file stops the run with exit code 2.
 
-use std::io::IsTerminal;
-
 use anyhow::Context;
 use fleetscan::cli::{AuthArg, ConnectArgs, FanOutArgs, SchemeArg, TargetArgs};
 use fleetscan::credentials::{CredentialResolver, PasswordSource};
@@ -37,13 +35,7 @@ pub(crate) fn select(targets: &TargetArgs, connect: &ConnectArgs) -> anyhow::Res
         .collect();
     sources.extend(targets.targets.iter().map(|t| format!("target:{t}")));
 
-    let source = if let Some(file) = &connect.password_file {
-        PasswordSource::File(file.clone())
-    } else if std::env::var_os(&connect.password_env).is_some() || !std::io::stdin().is_terminal() {
-        PasswordSource::Env(connect.password_env.clone())
-    } else {
-        PasswordSource::Prompt
-    };
+    let source = PasswordSource::choose(&connect.password_env, connect.password_file.as_deref());
     // Lazy: an inventory whose every host names its own password variable needs no
     // default password; every host is resolved here, before any connection.
     let mut resolver = CredentialResolver::lazy(connect.user.clone(), source);
@@ -67,6 +59,11 @@ pub(crate) fn select(targets: &TargetArgs, connect: &ConnectArgs) -> anyhow::Res
     Ok(Selected { hosts, sources })
 }
 
+/// Output one host may send before it is cut off as a protocol error. The probe
+/// program prints about 50 KB; 16 MiB leaves room for `run` and stops a host that
+/// floods the jump host.
+pub(crate) const MAX_OUTPUT_BYTES: usize = 16 << 20;
+
 /// The WinRM client shared by every host (one TLS configuration).
 pub(crate) fn client(connect: &ConnectArgs, fan_out: &FanOutArgs) -> anyhow::Result<winrm::Client> {
     let opts = winrm::ClientOptions {
@@ -74,6 +71,7 @@ pub(crate) fn client(connect: &ConnectArgs, fan_out: &FanOutArgs) -> anyhow::Res
         extra_ca_pem: connect.ca_cert.clone(),
         insecure: connect.insecure,
         allow_unencrypted: connect.allow_unencrypted,
+        max_output_bytes: MAX_OUTPUT_BYTES,
         ..winrm::ClientOptions::default()
     };
     winrm::Client::new(opts).context("setting up the WinRM client")
