@@ -342,3 +342,39 @@ fn utf16_host_list_from_powershell_out_file_loads() {
     let inv = inventory::load(&[f.path().to_owned()], &[]).unwrap();
     assert_eq!(names(inv.targets()), ["web01", "web02"]);
 }
+
+#[test]
+fn emulator_style_inventory_loads_with_scenarios_kept_as_vars() {
+    // The shape `fleetscan emulate --inventory-out` writes (see CLI.md).
+    let text = "# fleetscan emulated fleet: 2 hosts, https, ntlm.\n\
+                [windows]\n\
+                srv-0001 ansible_host=127.1.0.1 ansible_port=40001 ansible_winrm_scheme=https fleetscan_scenario=healthy fleetscan_fault=none\n\
+                srv-0002 ansible_host=127.1.0.2 ansible_port=40002 ansible_winrm_scheme=https fleetscan_scenario=wsb_missing fleetscan_fault=hang\n\
+                \n\
+                [windows:vars]\n\
+                ansible_connection=winrm\n\
+                ansible_user=fleetscan\n\
+                ansible_winrm_transport=ntlm\n\
+                ansible_winrm_server_cert_validation=validate\n";
+    let inv = inventory::parse_str(Format::Ini, text, "emulated.ini").unwrap();
+    let t = target(&inv, "srv-0002");
+    assert_eq!(t.address, "127.1.0.2");
+    assert_eq!(t.port, Some(40002));
+    assert_eq!(t.scheme, Some(Scheme::Https));
+    assert_eq!(t.transport, Some(Transport::Ntlm));
+    assert_eq!(t.user.as_deref(), Some("fleetscan"));
+    assert_eq!(t.cert_validation, Some(CertValidation::Validate));
+    assert_eq!(
+        t.vars.get("fleetscan_scenario").map(String::as_str),
+        Some("wsb_missing")
+    );
+    assert_eq!(
+        t.vars.get("fleetscan_fault").map(String::as_str),
+        Some("hang")
+    );
+    assert_eq!(
+        t.vars.get("ansible_connection").map(String::as_str),
+        Some("winrm")
+    );
+    assert_eq!(t.groups, ["windows"]);
+}

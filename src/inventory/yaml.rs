@@ -183,6 +183,12 @@ pub(crate) fn parse(text: &str, file: &Arc<str>, b: &mut Builder) -> Result<(), 
         Node::Null => Ok(()),
         Node::Map(groups) => {
             for (name, body) in groups {
+                if name.value.key_text() == "plugin" {
+                    return Err(InventoryError::malformed(
+                        at(name),
+                        "this is an Ansible inventory plugin configuration; fleetscan reads static inventories: export one with ansible-inventory -i FILE --list --yaml > static.yml",
+                    ));
+                }
                 let name_text = group_name(name, file)?;
                 let g = b.group(&name_text, Some(&at(name)));
                 group(g, &name_text, body, file, b, 0)?;
@@ -289,6 +295,12 @@ fn group(
                 Node::Map(children) => {
                     for (child_name, child_body) in children {
                         let child_text = group_name(child_name, file)?;
+                        if child_text == "all" {
+                            return Err(InventoryError::malformed(
+                                loc(file, child_name),
+                                "'all' holds every host and cannot be a child group",
+                            ));
+                        }
                         let c = b.group(&child_text, Some(&loc(file, child_name)));
                         b.add_child(g, c);
                         group(c, &child_text, child_body, file, b, depth + 1)?;
@@ -563,6 +575,28 @@ all:
             .unwrap_err()
             .to_string();
         assert!(err.contains("write each host as a key"), "{err}");
+    }
+
+    #[test]
+    fn inventory_plugin_config_is_explained() {
+        let err = load("plugin: azure.azcollection.azure_rm\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ansible-inventory -i FILE --list --yaml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn all_as_a_child_is_an_error() {
+        let err = load("all:\n  children:\n    web:\n      children:\n        all:\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("prod.yml:5:9: 'all' holds every host"),
+            "{err}"
+        );
     }
 
     #[test]
