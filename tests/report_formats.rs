@@ -484,3 +484,13 @@ fn junit_drops_characters_illegal_in_xml() {
     );
     assert!(!xml.contains('\u{7}') && !xml.contains('\u{0}'));
 }
+
+#[test]
+fn html_cuts_over_long_evidence_and_points_to_the_json() {
+    let html = html_text();
+    assert!(!html.contains(&"A".repeat(4_001)));
+    assert!(html.contains(&format!(
+        "{}<b>…[36010 more characters in the JSON report]</b>",
+        "A".repeat(3_992)
+    )));
+}

@@ -5,8 +5,49 @@
 //! them. Knows nothing of WinRM, scanning or reports; a malformed file is an error
 //! naming the file and line, raised before any connection is made.
 
+//!
+//! ```no_run
+//! # fn main() -> Result<(), fleetscan::inventory::InventoryError> {
+//! use std::path::PathBuf;
+//! let inventory = fleetscan::inventory::load(&[PathBuf::from("inventories/prod.ini")], &[])?;
+//! for target in inventory.select(Some("web:&prod:!web07"))? {
+//!     println!("{} -> {}:{:?}", target.name, target.address, target.port);
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! Formats (picked from the extension, else sniffed from the content):
+//! plain lists (`.txt`, `.list`), CSV (`.csv`), Ansible INI (`.ini`, `.cfg`, or no
+//! extension) and Ansible YAML (`.yml`, `.yaml`). Connection settings come from
+//! Ansible's variables (`ansible_host`, `ansible_port`, `ansible_user`,
+//! `ansible_winrm_scheme`, `ansible_winrm_transport`, `ansible_winrm_path`,
+//! `ansible_winrm_server_cert_validation`, `ansible_winrm_ca_trust_path`) or their
+//! `fleetscan_*` spellings; `fleetscan_password_env` names the environment variable
+//! holding a host's password. Passwords themselves are never read from an inventory.
+
+// InventoryError carries file, line, owner, variable and value so messages can say
+// what to do; it is built once per failed load, never on a hot path.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+mod builder;
+mod csv_file;
+mod error;
+mod ini;
+mod names;
+mod pattern;
+mod plain;
+mod source;
+mod vars;
+mod yaml;
+
+pub use error::{InventoryError, Location, Owner};
+pub use source::Format;
+
+use builder::Builder;
 
 /// The WinRM listener scheme of a target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -99,5 +140,179 @@ impl Target {
             groups: Vec::new(),
             vars: BTreeMap::new(),
         }
+    }
+}
+
+impl Target {
+    /// The port to connect to: the inventory's, else the scheme's default.
+    pub fn port_or_default(&self, scheme: Scheme) -> u16 {
+        self.port.unwrap_or(scheme.default_port())
+    }
+
+    /// This host's credentials: its own user and password variable where the
+    /// inventory sets them, else the defaults held by `resolver`.
+    ///
+    /// # Errors
+    ///
+    /// No user for the host, or its password variable unset or empty.
+    pub fn credentials(
+        &self,
+        resolver: &mut crate::credentials::CredentialResolver,
+    ) -> Result<crate::credentials::Credentials, crate::credentials::CredentialsError> {
+        resolver.resolve(
+            &self.name,
+            self.user.as_deref(),
+            self.password_env.as_deref(),
+        )
+    }
+}
+
+/// A loaded inventory: every host in inventory order, and the group names.
+#[derive(Debug, Clone, Default)]
+pub struct Inventory {
+    targets: Vec<Target>,
+    groups: Vec<String>,
+}
+
+impl Inventory {
+    /// Every host, in inventory order (first file first, then `-t` targets), each once.
+    pub fn targets(&self) -> &[Target] {
+        &self.targets
+    }
+
+    /// Every group name (`ungrouped` included, `all` not), in declaration order.
+    pub fn groups(&self) -> &[String] {
+        &self.groups
+    }
+
+    /// The targets a `--limit` pattern selects (all of them for `None`), in
+    /// inventory order, each once.
+    ///
+    /// # Errors
+    ///
+    /// A malformed pattern, a term that matches no host or group, or a pattern that
+    /// selects nothing.
+    pub fn select(&self, limit: Option<&str>) -> Result<Vec<Target>, InventoryError> {
+        match limit {
+            None => Ok(self.targets.clone()),
+            Some(p) => pattern::select(&self.targets, &self.groups, p),
+        }
+    }
+}
+
+/// Reads every inventory file in `paths` (in order) and the ad-hoc `-t HOST[:PORT]`
+/// targets into one inventory. A host named twice is one target: its variables
+/// merge (later wins) and its groups add up.
+///
+/// # Errors
+///
+/// An unreadable or malformed file (the error names file, line and what to do), a
+/// password or Vault value in the inventory, a bad `-t` value, or no hosts at all.
+/// Nothing is returned from a partly readable inventory.
+pub fn load(paths: &[PathBuf], ad_hoc: &[String]) -> Result<Inventory, InventoryError> {
+    let mut b = Builder::new();
+    for path in paths {
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let text = source::read_text(path, &name)?;
+        let format = source::format_from_extension(path).unwrap_or_else(|| source::sniff(&text));
+        parse_into(format, &text, &name, &mut b)?;
+    }
+    let adhoc_name: Arc<str> = Arc::from("-t");
+    for value in ad_hoc {
+        let at = Location::new(&adhoc_name, 0);
+        plain::add_host_token(value.trim(), &at, &mut b).map_err(|e| {
+            InventoryError::BadAdHocTarget {
+                value: value.clone(),
+                what: match e {
+                    InventoryError::Malformed { what, .. } => what,
+                    other => other.to_string(),
+                },
+            }
+        })?;
+    }
+    let resolved = b.resolve()?;
+    if resolved.targets.is_empty() {
+        let sources = if paths.is_empty() && ad_hoc.is_empty() {
+            "no -i or -t given".to_owned()
+        } else {
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(InventoryError::Empty { sources });
+    }
+    Ok(Inventory {
+        targets: resolved.targets,
+        groups: resolved.groups,
+    })
+}
+
+/// Parses inventory text of a known format (what [`load`] does per file), e.g.
+/// for an inventory produced in memory such as the emulator's.
+///
+/// # Errors
+///
+/// As [`load`].
+pub fn parse_str(format: Format, text: &str, name: &str) -> Result<Inventory, InventoryError> {
+    let mut b = Builder::new();
+    let name: Arc<str> = Arc::from(name);
+    parse_into(format, text, &name, &mut b)?;
+    let resolved = b.resolve()?;
+    if resolved.targets.is_empty() {
+        return Err(InventoryError::Empty {
+            sources: name.to_string(),
+        });
+    }
+    Ok(Inventory {
+        targets: resolved.targets,
+        groups: resolved.groups,
+    })
+}
+
+fn parse_into(
+    format: Format,
+    text: &str,
+    name: &Arc<str>,
+    b: &mut Builder,
+) -> Result<(), InventoryError> {
+    match format {
+        Format::Plain => plain::parse(text, name, b),
+        Format::Csv => csv_file::parse(text, name, b),
+        Format::Ini => ini::parse(text, name, b),
+        Format::Yaml => yaml::parse(text, name, b),
+    }
+}
+
+/// The format [`load`] would pick for `path` with content `text`.
+pub fn detect_format(path: &Path, text: &str) -> Format {
+    source::format_from_extension(path).unwrap_or_else(|| source::sniff(text))
+}
+
+/// Entry points for fuzzing and the no-panic tests: each parser on raw bytes.
+#[doc(hidden)]
+pub mod fuzzing {
+    use super::*;
+
+    /// Decodes `bytes` and parses them as `format`; the result is discarded.
+    pub fn parse_bytes(format: Format, bytes: &[u8]) -> Result<usize, InventoryError> {
+        let name: Arc<str> = Arc::from("fuzz");
+        let text = source::decode(bytes, &name)?;
+        let inv = parse_str(format, &text, "fuzz")?;
+        Ok(inv.targets().len())
+    }
+
+    /// Sniffs the format of `bytes` and parses them.
+    pub fn sniff_and_parse(bytes: &[u8]) -> Result<usize, InventoryError> {
+        let name: Arc<str> = Arc::from("fuzz");
+        let text = source::decode(bytes, &name)?;
+        parse_bytes(source::sniff(&text), bytes)
+    }
+
+    /// Applies a `--limit` pattern to the inventory in `inventory` (INI).
+    pub fn select(inventory: &str, limit: &str) -> Result<usize, InventoryError> {
+        let inv = parse_str(Format::Ini, inventory, "fuzz")?;
+        Ok(inv.select(Some(limit))?.len())
     }
 }

@@ -9,6 +9,13 @@
 //! cells holding separators or quotes (RFC 4180), so a value cannot start a new
 //! cell either. Cells longer than Excel's limit of 32,767 characters are cut and
 //! end with a marker saying how much was cut. The JSON report keeps raw values.
+//!
+//! Cell conventions: `scanned_at` is the host's start (RFC 3339, UTC); `groups`
+//! are joined with `;`; `evidence` is compact JSON (`null` when there is none);
+//! `waived` is `true`/`false` on check rows. A host without check results (not
+//! scanned) has one row whose check columns and `status` are empty and whose
+//! `summary` holds the error; a host that timed out keeps its check rows. Rows
+//! end with CRLF (RFC 4180).
 
 use std::borrow::Cow;
 use std::io::Write;

@@ -25,6 +25,10 @@ use super::model::{CheckResult, FleetReport, HostReport, Outcome, Status};
 use super::stats::{FleetStats, check_columns, failing_checks, is_ready};
 use super::text::{Html, compact_json};
 
+/// Evidence longer than this many characters is cut on the page (the JSON report
+/// keeps it whole): one host's oversized output must not bloat the dashboard.
+pub const MAX_EVIDENCE_CHARS: usize = 4_000;
+
 const STYLE: &str = r#"
 body{font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:1em 2em;color:#1d2330;background:#fff}
 h1{font-size:1.5em;margin:.2em 0}h2{border-bottom:1px solid #ccd;padding-bottom:.2em;margin-top:1.6em}
@@ -51,7 +55,7 @@ details{margin:.3em 0}details>summary{cursor:pointer}.host{content-visibility:au
 .hl a{margin-right:.6em}.bad{color:#b3261e}.sev{font-size:.85em;color:#556}
 "#;
 
-const SCRIPT: &str = r#"
+const SCRIPT: &str = r##"
 (function(){
 var t=document.getElementById('ht'),q=document.getElementById('q'),cnt=document.getElementById('qn');
 var body=t.tBodies[0],rows=Array.prototype.slice.call(body.rows),heads=t.tHead.rows[0].cells;
@@ -71,11 +75,15 @@ Array.prototype.forEach.call(heads,function(th,i){th.addEventListener('click',fu
  });
  rows.forEach(function(r){body.appendChild(r);});
 });});
-function openTarget(){
- var id=decodeURIComponent(location.hash.slice(1)),e=id&&document.getElementById(id);
+function openId(id){
+ var e=id&&document.getElementById(id);
  if(e&&e.tagName==='DETAILS'){e.open=true;e.scrollIntoView();}
 }
-window.addEventListener('hashchange',openTarget);openTarget();
+document.addEventListener('click',function(e){
+ var a=e.target.closest&&e.target.closest('a[href^="#"]');
+ if(a)openId(a.getAttribute('href').slice(1));
+});
+openId(location.hash.slice(1));
 var m=document.getElementById('mx'),names={p:'pass',w:'warn',f:'fail',u:'unknown',n:'not applicable',v:'waived',z:'no result'};
 if(m){m.addEventListener('mouseover',function(e){
  var td=e.target;if(td.tagName!=='TD'||td.title)return;
@@ -83,7 +91,7 @@ if(m){m.addEventListener('mouseover',function(e){
  td.title=td.parentNode.cells[0].textContent+' \u00b7 '+(td.colSpan>1?td.textContent:th.textContent+' \u00b7 '+(names[td.className]||''));
 });}
 })();
-"#;
+"##;
 
 /// The matrix class of a check result: one letter, see `STYLE`.
 fn cell_class(check: &CheckResult) -> &'static str {
@@ -512,6 +520,15 @@ impl<'a> Page<'a> {
         {
             write!(out, " <a href=#c{i}>fix</a>")?;
         }
-        writeln!(out, "<td>{}", Html(&compact_json(&check.evidence)))
+        let evidence = compact_json(&check.evidence);
+        match evidence.char_indices().nth(MAX_EVIDENCE_CHARS) {
+            None => writeln!(out, "<td>{}", Html(&evidence)),
+            Some((cut, _)) => writeln!(
+                out,
+                "<td>{}<b>…[{} more characters in the JSON report]</b>",
+                Html(evidence.get(..cut).unwrap_or("")),
+                evidence.get(cut..).unwrap_or("").chars().count()
+            ),
+        }
     }
 }

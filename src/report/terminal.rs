@@ -185,6 +185,40 @@ mod tests {
     }
 
     #[test]
+    fn failing_checks_are_ranked_by_hosts_hit_and_capped() {
+        let mut report = sample::synthetic(30, 12, 1);
+        for (i, h) in report.hosts.iter_mut().enumerate() {
+            h.outcome = Outcome::Scanned;
+            // check j fails on the first 30 - 2j hosts: 30, 28, 26, ...
+            h.checks = sample::CHECK_IDS[..12]
+                .iter()
+                .enumerate()
+                .map(|(j, id)| {
+                    let status = if i < 30 - 2 * j {
+                        Status::Fail
+                    } else {
+                        Status::Pass
+                    };
+                    sample::check(id, status, "seen", serde_json::Value::Null)
+                })
+                .collect();
+        }
+        let text = summary(&report, false);
+        let first = text
+            .lines()
+            .position(|l| l.contains("host.context"))
+            .unwrap();
+        let second = text
+            .lines()
+            .position(|l| l.contains("os.supported_sku"))
+            .unwrap();
+        assert!(first < second, "{text}");
+        assert!(text.contains("     30  host.context [medium]"), "{text}");
+        assert!(text.contains("  and 2 more failing checks\n"), "{text}");
+        assert!(text.contains("fix: Fix host.context"), "{text}");
+    }
+
+    #[test]
     fn unscanned_host_list_is_capped_with_a_count_of_the_rest() {
         let mut report = sample::synthetic(400, 3, 7);
         for h in &mut report.hosts {

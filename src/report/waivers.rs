@@ -163,7 +163,11 @@ impl Waivers {
                 ),
             )
         };
-        if text.trim().is_empty() {
+        let text = text.trim_start_matches('\u{feff}');
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#') || l.trim() == "---");
+        if only_comments {
             return Ok(Waivers {
                 path: path.to_owned(),
                 entries: Vec::new(),
@@ -441,6 +445,27 @@ mod tests {
         let w = yaml("waivers:\n  - host: a\n    check: b\n    justification: c\n").unwrap();
         assert_eq!(w.entries().len(), 1);
         assert_eq!(w.entries()[0].line, 2);
+    }
+
+    #[test]
+    fn empty_or_comment_only_file_has_no_waivers() {
+        for text in ["", "\n", "# none yet\n", "\u{feff}---\n# none\n"] {
+            assert!(yaml(text).unwrap().entries().is_empty(), "{text:?}");
+        }
+        assert_eq!(
+            yaml("\u{feff}- host: a\n  check: b\n  justification: c\n")
+                .unwrap()
+                .entries()
+                .len(),
+            1
+        );
+        assert_eq!(
+            yaml("- host: a\r\n  check: b\r\n  justification: c\r\n")
+                .unwrap()
+                .entries()
+                .len(),
+            1
+        );
     }
 
     #[test]

@@ -149,7 +149,7 @@ pub(crate) fn answer(ctx: &Ctx<'_>, id: &str) -> Option<Answer> {
         "wsb.summary" => wsb_summary(ctx),
         "wsb.backup_sets" => wsb_backup_sets(ctx),
         "wsb.event_history" => wsb_events(ctx),
-        "sysstate.service_imagepaths" => imagepaths(ctx),
+        "sysstate.service_imagepaths" => Ok(imagepaths(ctx)),
         "vss.writers" => Ok(vss_writers(h)),
         "vss.writer_timeout_events" => vss_events(ctx),
         "vss.resource_pressure" => Ok(resources(h)),
@@ -452,7 +452,9 @@ fn av(h: &HostState) -> J {
         expected.push(join(ip, "Scratch").into());
         expected.push(join(ip, "Bin").into());
     }
-    expected.push(scratch.into());
+    if let Some(scratch) = scratch {
+        expected.push(scratch.into());
+    }
     expected.push("cbengine.exe".into());
     let third: Vec<J> = h
         .services
@@ -968,7 +970,9 @@ fn wsb_events(ctx: &Ctx<'_>) -> Answer {
     })
 }
 
-fn imagepaths(ctx: &Ctx<'_>) -> Answer {
+fn imagepaths(ctx: &Ctx<'_>) -> J {
+    // Best effort (the program wraps it in its own try/catch): an unreadable
+    // System log leaves the list empty.
     let scm = query(
         ctx.host,
         ctx.now,
@@ -980,13 +984,14 @@ fn imagepaths(ctx: &Ctx<'_>) -> Answer {
             since: ctx.now - Duration::days(30),
             max: 50,
         },
-    )?;
+    )
+    .unwrap_or_default();
     let n = ctx.host.other_service_keys as usize + ctx.host.services.len();
-    Ok(obj! {
+    obj! {
         "services_checked" => n,
         "suspicious" => J::Arr(vec![]),
         "scm_7000" => scm.iter().map(super::events::Event::ev_out).collect::<Vec<J>>(),
-    })
+    }
 }
 
 // ---------------------------------------------------------------- P26–P28 VSS
@@ -1244,10 +1249,12 @@ const EFI_PATTERN: &[&str] = &[
 fn efi(ctx: &Ctx<'_>) -> Answer {
     let h = ctx.host;
     let since = ctx.now - Duration::days(30);
-    let mut w = query(
-        h,
-        ctx.now,
-        &Filter {
+    // Each event query has its own try/catch (the catalogue's note under P31): a
+    // missing Backup channel or an unreadable log is recorded, not fatal.
+    let mut w = Vec::new();
+    let mut event_errors: Vec<J> = Vec::new();
+    for filter in [
+        Filter {
             log: LOG_WSB,
             provider: None,
             ids: &[5],
@@ -1255,11 +1262,7 @@ fn efi(ctx: &Ctx<'_>) -> Answer {
             since,
             max: 50,
         },
-    )?;
-    w.extend(query(
-        h,
-        ctx.now,
-        &Filter {
+        Filter {
             log: LOG_APPLICATION,
             provider: Some("Microsoft-Windows-Backup"),
             ids: &[517],
@@ -1267,7 +1270,12 @@ fn efi(ctx: &Ctx<'_>) -> Answer {
             since,
             max: 50,
         },
-    )?);
+    ] {
+        match query(h, ctx.now, &filter) {
+            Ok(events) => w.extend(events),
+            Err(e) => event_errors.push(J::from(e)),
+        }
+    }
     let lock_events: Vec<J> = w
         .iter()
         .filter(|e| {
@@ -1293,6 +1301,7 @@ fn efi(ctx: &Ctx<'_>) -> Answer {
         "esp" => esp,
         "lock_events" => lock_events,
         "third_party" => third,
+        "event_errors" => J::Arr(event_errors),
     })
 }
 

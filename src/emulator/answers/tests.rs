@@ -473,7 +473,6 @@ fn not_admin_makes_admin_only_probes_throw_access_denied() {
         "wsb.event_history",
         "vss.writer_timeout_events",
         "vss.volsnap_events",
-        "efi.esp_lock",
     ] {
         let v = probe(s, id);
         assert_eq!(v["ok"], false, "{id}");
@@ -482,6 +481,12 @@ fn not_admin_makes_admin_only_probes_throw_access_denied() {
             "{id}"
         );
     }
+    let efi = data(s, "efi.esp_lock");
+    assert_eq!(
+        efi["event_errors"][0],
+        "Attempted to perform an unauthorized operation."
+    );
+    assert_eq!(efi["lock_events"], serde_json::json!([]));
     assert_eq!(data(s, "acl.svi_system_full_control")["readable"], false);
     assert_ne!(data(s, "vss.writers")["exit_code"], 0);
     assert_eq!(
@@ -594,7 +599,6 @@ fn each_scenario_changes_only_the_evidence_it_is_about() {
                 "wsb.summary",
                 "wsb.backup_sets",
                 "wsb.event_history",
-                "sysstate.service_imagepaths",
                 "vss.writers",
                 "vss.writer_timeout_events",
                 "vss.shadow_storage",
