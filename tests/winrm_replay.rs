@@ -574,3 +574,41 @@ async fn refused_port_is_unreachable() {
     assert_eq!(err.class(), FailureClass::Unreachable);
     assert!(!err.is_transient());
 }
+
+#[tokio::test]
+async fn empty_500_to_an_unsealed_body_says_the_server_refuses_unencrypted_bodies() {
+    let mut script = load("test_winrs_standard.yml");
+    script[0].status = 500;
+    script[0].body = String::new();
+    let server = serve(script).await;
+    let mut session = client()
+        .connect(&endpoint(server.addr), AuthMethod::Basic, &creds(PASSWORD))
+        .await
+        .expect("connect");
+    let mut out = CollectedOutput::default();
+    let err = session
+        .run(
+            &cmd("hostname", &[]),
+            &mut out,
+            &limits(Duration::from_secs(30)),
+        )
+        .await
+        .expect_err("500");
+    assert!(
+        matches!(
+            err,
+            WinrmError::HttpStatus {
+                status: 500,
+                empty_body: true,
+                sealed: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("refuses unencrypted bodies"),
+        "{err}"
+    );
+    assert_eq!(server.seen.lock().expect("lock").actions, ["Create"]);
+}
