@@ -145,7 +145,10 @@ fn parse(args: &[String]) -> Result<Options> {
                     .collect::<std::result::Result<_, _>>()?
             }
             "--modes" => {
-                o.modes = value()?.split(',').map(|s| Mode::parse(s.trim())).collect::<Result<_>>()?
+                o.modes = value()?
+                    .split(',')
+                    .map(|s| Mode::parse(s.trim()))
+                    .collect::<Result<_>>()?
             }
             "--concurrency" => o.concurrency = Some(value()?.parse()?),
             "--latency" => o.latency = value()?,
@@ -197,7 +200,13 @@ fn run_one(
     let inv = dir.join("fleet.ini");
     let ca = dir.join("ca.pem");
     let mut emulate = Command::new(bin);
-    emulate.args(["emulate", "--hosts", &n.to_string(), "--scenario", "healthy"]);
+    emulate.args([
+        "emulate",
+        "--hosts",
+        &n.to_string(),
+        "--scenario",
+        "healthy",
+    ]);
     emulate.args(["--latency", &opts.latency, "--ps-runtime", &opts.ps_runtime]);
     emulate.args(["--bind", "127.20.0.0/16"]);
     emulate.arg("--inventory-out").arg(&inv);
@@ -206,19 +215,47 @@ fn run_one(
             emulate.args(["--auth", "ntlm"]);
         }
         Mode::BasicHttps => {
-            emulate.args(["--auth", "basic", "--tls"]).arg("--ca-out").arg(&ca);
+            emulate
+                .args(["--auth", "basic", "--tls"])
+                .arg("--ca-out")
+                .arg(&ca);
         }
     }
     let mut server = Emulator::start(emulate)?;
 
-    let mut scan: Vec<String> = vec!["scan".into(), "-i".into(), path(&inv), "-u".into(), "fleetscan".into()];
-    for (flag, file) in [("--json", "r.json"), ("--csv", "r.csv"), ("--html", "r.html"), ("--junit", "r.xml"), ("--journal", "j.jsonl")] {
+    let mut scan: Vec<String> = vec![
+        "scan".into(),
+        "-i".into(),
+        path(&inv),
+        "-u".into(),
+        "fleetscan".into(),
+    ];
+    for (flag, file) in [
+        ("--json", "r.json"),
+        ("--csv", "r.csv"),
+        ("--html", "r.html"),
+        ("--junit", "r.xml"),
+        ("--journal", "j.jsonl"),
+    ] {
         scan.push(flag.into());
         scan.push(path(&dir.join(file)));
     }
-    scan.extend(["--concurrency".into(), c.to_string(), "--timeout".into(), "600s".into(), "-q".into()]);
+    scan.extend([
+        "--concurrency".into(),
+        c.to_string(),
+        "--timeout".into(),
+        "600s".into(),
+        "-q".into(),
+    ]);
     if mode == Mode::BasicHttps {
-        scan.extend(["--auth".into(), "basic".into(), "--scheme".into(), "https".into(), "--ca-cert".into(), path(&ca)]);
+        scan.extend([
+            "--auth".into(),
+            "basic".into(),
+            "--scheme".into(),
+            "https".into(),
+            "--ca-cert".into(),
+            path(&ca),
+        ]);
     }
     let me = std::env::current_exe()?;
     let out = Command::new(me)
@@ -231,7 +268,10 @@ fn run_one(
     server.stop();
     let usage = parse_usage(&String::from_utf8_lossy(&out.stdout))?;
     if usage.exit != 0 {
-        eprintln!("bench:   scanner exited {} (0 expected on a healthy fleet)", usage.exit);
+        eprintln!(
+            "bench:   scanner exited {} (0 expected on a healthy fleet)",
+            usage.exit
+        );
     }
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("r.json"))?)?;
     let hosts = report["hosts"].as_array().cloned().unwrap_or_default();
@@ -240,7 +280,15 @@ fn run_one(
     let requests_per_host = requests / hosts.len().max(1) as f64;
     let waves = n.div_ceil(c) as f64;
     let ideal = waves * (runtime.as_secs_f64() + requests_per_host * latency.as_secs_f64());
-    Ok(Row { mode, hosts: n, concurrency: c, usage, ideal, requests_per_host, scanned })
+    Ok(Row {
+        mode,
+        hosts: n,
+        concurrency: c,
+        usage,
+        ideal,
+        requests_per_host,
+        scanned,
+    })
 }
 
 fn path(p: &Path) -> String {
@@ -274,7 +322,9 @@ impl Emulator {
     }
 
     fn stop(&mut self) {
-        let _ = Command::new("kill").args(["-TERM", &self.0.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
         let _ = self.0.wait();
     }
 }
@@ -289,7 +339,10 @@ impl Drop for Emulator {
 fn measure(args: &[String]) -> Result<()> {
     let (bin, rest) = args.split_first().ok_or("--measure needs a command")?;
     let t0 = Instant::now();
-    let status = Command::new(bin).args(rest).stdout(Stdio::null()).status()?;
+    let status = Command::new(bin)
+        .args(rest)
+        .stdout(Stdio::null())
+        .status()?;
     let wall = t0.elapsed().as_secs_f64();
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage only writes into the struct we own.
@@ -365,12 +418,22 @@ fn render(rows: &[Row], opts: &Options) -> String {
 fn write_doc(path: &Path, table: &str) -> Result<()> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|t| t.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|t| t.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|t| {
+            t.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
         .and_then(|kb| kb.parse::<u64>().ok())
         .map(|kb| format!("{} GiB", kb / 1024 / 1024))
         .unwrap_or_default();
@@ -379,7 +442,10 @@ fn write_doc(path: &Path, table: &str) -> Result<()> {
         "<!-- fleet_bench:begin -->\n## Latest run ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; the emulator shares the cores, so the client's own CPU is what counts.\n\nCommand: `cargo run --release --example fleet_bench -- --write docs/BENCHMARKS.md`\n\n{table}<!-- fleet_bench:end -->\n"
     );
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = match (old.find("<!-- fleet_bench:begin -->"), old.find("<!-- fleet_bench:end -->")) {
+    let new = match (
+        old.find("<!-- fleet_bench:begin -->"),
+        old.find("<!-- fleet_bench:end -->"),
+    ) {
         (Some(a), Some(b)) if a < b => {
             let end = b + "<!-- fleet_bench:end -->\n".len();
             format!("{}{}{}", &old[..a], section, old.get(end..).unwrap_or(""))
