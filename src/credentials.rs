@@ -63,6 +63,36 @@ pub enum PasswordSource {
     Prompt,
 }
 
+impl PasswordSource {
+    /// The source the command line asks for: `--password-file` if given; else
+    /// `--password-env`'s variable when it is set (even empty, so an empty one is
+    /// reported) or when stdin is no terminal (so its absence is reported with how
+    /// to set it); else the prompt.
+    pub fn choose(password_env: &str, password_file: Option<&Path>) -> PasswordSource {
+        Self::choose_with(
+            password_env,
+            password_file,
+            &|n| std::env::var_os(n),
+            std::io::stdin().is_terminal(),
+        )
+    }
+
+    fn choose_with(
+        password_env: &str,
+        password_file: Option<&Path>,
+        env: &dyn Fn(&str) -> Option<OsString>,
+        tty: bool,
+    ) -> PasswordSource {
+        match password_file {
+            Some(path) => PasswordSource::File(path.to_owned()),
+            None if env(password_env).is_some() || !tty => {
+                PasswordSource::Env(password_env.to_owned())
+            }
+            None => PasswordSource::Prompt,
+        }
+    }
+}
+
 /// The largest password file read; a password file holds one short line.
 const MAX_PASSWORD_FILE_BYTES: u64 = 64 * 1024;
 
@@ -405,6 +435,29 @@ mod tests {
     }
 
     #[test]
+    fn choose_prefers_file_then_set_variable_then_prompt_on_a_tty() {
+        let set = |n: &str| (n == "PW").then(|| OsString::from("x"));
+        let unset = |_: &str| None;
+        let file = Path::new("/run/pw");
+        assert_eq!(
+            PasswordSource::choose_with("PW", Some(file), &set, true),
+            PasswordSource::File(file.to_owned())
+        );
+        assert_eq!(
+            PasswordSource::choose_with("PW", None, &set, true),
+            PasswordSource::Env("PW".into())
+        );
+        assert_eq!(
+            PasswordSource::choose_with("PW", None, &unset, true),
+            PasswordSource::Prompt
+        );
+        assert_eq!(
+            PasswordSource::choose_with("PW", None, &unset, false),
+            PasswordSource::Env("PW".into())
+        );
+    }
+
+    #[test]
     fn env_password_is_read() {
         let env = |n: &str| (n == "FS_PW").then(|| OsString::from("s3cret"));
         let p = read_password_with(&PasswordSource::Env("FS_PW".into()), &env).unwrap();
@@ -446,6 +499,56 @@ mod tests {
         f.write_all(b"\xEF\xBB\xBFpa ss\r\nsecond line\n").unwrap();
         let p = read_password(&PasswordSource::File(f.path().to_owned())).unwrap();
         assert_eq!(p.expose_secret(), "pa ss");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn world_readable_password_file_warns_without_showing_the_password() {
+        use std::os::unix::fs::PermissionsExt;
+        use std::sync::Mutex;
+
+        #[derive(Clone, Default)]
+        struct Buf(Arc<Mutex<Vec<u8>>>);
+        impl Write for Buf {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                self.0
+                    .lock()
+                    .map_err(|_| std::io::Error::other("poisoned"))?
+                    .extend_from_slice(b);
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(b"canary-Pa55\n").unwrap();
+        std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let p = tracing::subscriber::with_default(subscriber, || {
+            read_password(&PasswordSource::File(f.path().to_owned())).unwrap()
+        });
+        assert_eq!(p.expose_secret(), "canary-Pa55");
+        let logged = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("chmod 600"), "{logged}");
+        assert!(!logged.contains("canary-Pa55"), "{logged}");
+
+        std::fs::set_permissions(f.path(), std::fs::Permissions::from_mode(0o600)).unwrap();
+        let buf = Buf::default();
+        let writer = buf.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            read_password(&PasswordSource::File(f.path().to_owned())).unwrap()
+        });
+        assert!(buf.0.lock().unwrap().is_empty(), "no warning for mode 600");
     }
 
     #[test]

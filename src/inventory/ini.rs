@@ -97,6 +97,12 @@ pub(crate) fn parse(text: &str, file: &Arc<str>, b: &mut Builder) -> Result<(), 
                     }
                 };
                 check_group_name(&child_name, &at)?;
+                if child_name == "all" {
+                    return Err(InventoryError::malformed(
+                        at,
+                        "'all' holds every host and cannot be a child group",
+                    ));
+                }
                 if !b.has_group(&child_name) {
                     pending
                         .entry(child_name.clone())

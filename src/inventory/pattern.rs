@@ -14,8 +14,6 @@
 use std::collections::HashSet;
 use std::path::Path;
 
-use wildmatch::WildMatch;
-
 use super::Target;
 use super::error::InventoryError;
 
@@ -177,6 +175,10 @@ fn matches(
         && term.ends_with(']')
         && open > 0
         && term.parse::<std::net::Ipv6Addr>().is_err()
+        && term.get(open + 1..term.len() - 1).is_some_and(|spec| {
+            spec.chars()
+                .all(|c| c.is_ascii_digit() || matches!(c, '-' | ':' | ' '))
+        })
     {
         let base = term.get(..open).unwrap_or_default();
         let spec = term.get(open + 1..term.len() - 1).unwrap_or_default();
@@ -193,11 +195,12 @@ fn matches(
         .strip_prefix('[')
         .and_then(|t| t.strip_suffix(']'))
         .unwrap_or(term);
-    let glob = bare.contains(['*', '?']);
-    let wm = WildMatch::new_case_insensitive(bare);
+    let glob = bare.contains(['*', '?']) || (bare.contains('[') && bare.contains(']'));
+    let pat: Vec<char> = bare.chars().flat_map(char::to_lowercase).collect();
     let name_matches = |name: &str| {
         if glob {
-            wm.matches(name)
+            let name: Vec<char> = name.chars().flat_map(char::to_lowercase).collect();
+            glob_match(&pat, &name)
         } else {
             name.eq_ignore_ascii_case(bare)
         }
@@ -209,6 +212,73 @@ fn matches(
         .filter(|(_, t)| name_matches(&t.name) || t.groups.iter().any(|g| group_hit.contains(&g)))
         .map(|(i, _)| i)
         .collect())
+}
+
+/// Shell-style glob as Python's `fnmatch` (Ansible's): `*`, `?`, `[abc]`, `[a-z]`,
+/// `[!a]`. Iterative: a `*` backtracks to the last star only, so matching is
+/// O(pattern × name) at worst.
+fn glob_match(pat: &[char], name: &[char]) -> bool {
+    let (mut p, mut n) = (0usize, 0usize);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        let step = match pat.get(p) {
+            Some('*') => {
+                star = Some((p, n));
+                p += 1;
+                continue;
+            }
+            Some('?') => Some(p + 1),
+            Some('[') => match class(pat, p, name[n]) {
+                Some((true, next)) => Some(next),
+                Some((false, _)) => None,
+                // An unclosed '[' is a literal, as in fnmatch.
+                None => (name[n] == '[').then_some(p + 1),
+            },
+            Some(&c) => (c == name[n]).then_some(p + 1),
+            None => None,
+        };
+        match (step, star) {
+            (Some(next), _) => {
+                p = next;
+                n += 1;
+            }
+            (None, Some((sp, sn))) => {
+                p = sp + 1;
+                n = sn + 1;
+                star = Some((sp, sn + 1));
+            }
+            (None, None) => return false,
+        }
+    }
+    pat.get(p..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == '*'))
+}
+
+/// Matches `c` against the class starting at `pat[open] == '['`: whether it
+/// matched and the index after `]`, or `None` when the class is not closed.
+fn class(pat: &[char], open: usize, c: char) -> Option<(bool, usize)> {
+    let mut i = open + 1;
+    let negate = matches!(pat.get(i), Some('!' | '^'));
+    if negate {
+        i += 1;
+    }
+    let mut matched = false;
+    let mut first = true;
+    loop {
+        let lo = *pat.get(i)?;
+        if lo == ']' && !first {
+            return Some((matched != negate, i + 1));
+        }
+        first = false;
+        if pat.get(i + 1) == Some(&'-') && pat.get(i + 2).is_some_and(|&h| h != ']') {
+            let hi = *pat.get(i + 2)?;
+            matched |= lo <= c && c <= hi;
+            i += 3;
+        } else {
+            matched |= lo == c;
+            i += 1;
+        }
+    }
 }
 
 fn slice(hits: &[usize], spec: &str) -> Option<HashSet<usize>> {
@@ -317,6 +387,26 @@ mod tests {
             matches!(err, InventoryError::LimitSelectsNothing { .. }),
             "{err}"
         );
+    }
+
+    #[test]
+    fn globs_follow_fnmatch() {
+        let m = |p: &str, n: &str| {
+            let p: Vec<char> = p.chars().collect();
+            let n: Vec<char> = n.chars().collect();
+            glob_match(&p, &n)
+        };
+        assert!(m("web*", "web01"));
+        assert!(m("*.corp", "a.b.corp"));
+        assert!(m("w?b0[1-3]", "web02"));
+        assert!(!m("w?b0[1-3]", "web04"));
+        assert!(m("db-[!a]", "db-b"));
+        assert!(!m("db-[!a]", "db-a"));
+        assert!(m("a*b*c", "aXbYbZc"));
+        assert!(!m("a*b*c", "aXbYbZ"));
+        assert!(m("x[", "x["));
+        assert!(m("**", ""));
+        assert_eq!(names("WEB0[12]*").unwrap(), ["web01", "web02"]);
     }
 
     #[test]

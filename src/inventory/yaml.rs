@@ -173,14 +173,7 @@ pub(crate) fn parse(text: &str, file: &Arc<str>, b: &mut Builder) -> Result<(), 
             if col > 0 {
                 at = at.with_column(col);
             }
-            let msg = e.to_string();
-            let first = msg
-                .lines()
-                .next()
-                .unwrap_or("invalid YAML")
-                .trim()
-                .to_owned();
-            InventoryError::malformed(at, format!("not valid YAML: {first}"))
+            InventoryError::malformed(at, yaml_message(&e.to_string()))
         })?;
     let Some(root) = root else {
         return Ok(());
@@ -190,6 +183,12 @@ pub(crate) fn parse(text: &str, file: &Arc<str>, b: &mut Builder) -> Result<(), 
         Node::Null => Ok(()),
         Node::Map(groups) => {
             for (name, body) in groups {
+                if name.value.key_text() == "plugin" {
+                    return Err(InventoryError::malformed(
+                        at(name),
+                        "this is an Ansible inventory plugin configuration; fleetscan reads static inventories: export one with ansible-inventory -i FILE --list --yaml > static.yml",
+                    ));
+                }
                 let name_text = group_name(name, file)?;
                 let g = b.group(&name_text, Some(&at(name)));
                 group(g, &name_text, body, file, b, 0)?;
@@ -204,6 +203,25 @@ pub(crate) fn parse(text: &str, file: &Arc<str>, b: &mut Builder) -> Result<(), 
             ),
         )),
     }
+}
+
+/// The parser's message in inventory terms: no library advice, no repeated position.
+fn yaml_message(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or("invalid YAML").trim();
+    let first = match first.rfind(" at line ") {
+        Some(i) => first.get(..i).unwrap_or(first),
+        None => first,
+    };
+    if let Some(rest) = first.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(", set ").next().unwrap_or(rest);
+        return format!(
+            "'{key}' appears twice in the same mapping; list each host, group or variable once"
+        );
+    }
+    if first.starts_with("multiple YAML documents") {
+        return "more than one YAML document ('---'); an inventory is a single document".to_owned();
+    }
+    format!("not valid YAML: {first}")
 }
 
 fn loc(file: &Arc<str>, s: &Spanned<Node>) -> Location {
@@ -277,6 +295,12 @@ fn group(
                 Node::Map(children) => {
                     for (child_name, child_body) in children {
                         let child_text = group_name(child_name, file)?;
+                        if child_text == "all" {
+                            return Err(InventoryError::malformed(
+                                loc(file, child_name),
+                                "'all' holds every host and cannot be a child group",
+                            ));
+                        }
                         let c = b.group(&child_text, Some(&loc(file, child_name)));
                         b.add_child(g, c);
                         group(c, &child_text, child_body, file, b, depth + 1)?;
@@ -518,11 +542,61 @@ all:
     }
 
     #[test]
+    fn duplicate_host_key_is_explained_without_library_advice() {
+        let err = load("all:\n  hosts:\n    w1:\n    w1:\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "prod.yml:4:5: 'w1' appears twice in the same mapping; list each host, group or variable once"
+        );
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_apply() {
+        let t = load(
+            "all:\n  vars: &d\n    ansible_port: 5986\n  children:\n    web:\n      vars:\n        <<: *d\n        site: a\n      hosts: {w1: null, w2: {ansible_port: 5985}}\n",
+        )
+        .unwrap();
+        assert_eq!(find(&t, "w1").port, Some(5986));
+        assert_eq!(find(&t, "w2").port, Some(5985));
+    }
+
+    #[test]
+    fn numeric_looking_host_names_keep_their_spelling() {
+        let t = load("all:\n  hosts:\n    0755:\n    10.0.0.1:\n").unwrap();
+        assert_eq!(t[0].name, "0755");
+        assert_eq!(t[1].name, "10.0.0.1");
+    }
+
+    #[test]
     fn hosts_as_a_list_is_explained() {
         let err = load("all:\n  hosts:\n    - web01\n")
             .unwrap_err()
             .to_string();
         assert!(err.contains("write each host as a key"), "{err}");
+    }
+
+    #[test]
+    fn inventory_plugin_config_is_explained() {
+        let err = load("plugin: azure.azcollection.azure_rm\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ansible-inventory -i FILE --list --yaml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn all_as_a_child_is_an_error() {
+        let err = load("all:\n  children:\n    web:\n      children:\n        all:\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("prod.yml:5:9: 'all' holds every host"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,0 +1,242 @@
+//! Reading values the way Windows PowerShell 5.1's `ConvertTo-Json` writes them:
+//! arrays that collapse to one object, `null`s, `\/Date(ms)\/` dates (or ISO-8601 from
+//! the probes' `IsoUtc`), enums as integers, UInt64 values as bare numbers or strings,
+//! HRESULTs as `0x…` text, signed or unsigned decimals.
+
+use std::fmt;
+
+use serde_json::Value;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// A key of a JSON object; exact name first, then case-insensitively (PowerShell
+/// property names are case-insensitive).
+pub(crate) fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = obj.as_object()?;
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// A value that may be a list: `null` is empty, an array is its items, anything else
+/// is a one-element list (5.1 collapses one-element pipelines to the element).
+pub(crate) fn list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Null => Vec::new(),
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    }
+}
+
+/// A boolean: JSON `true`/`false`, `0`/`1`, or the text PowerShell gives `[string]$bool`.
+pub(crate) fn as_bool(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::Number(n) => match n.as_u64() {
+            Some(0) => Some(false),
+            Some(1) => Some(true),
+            _ => None,
+        },
+        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An unsigned integer: a JSON number (up to UInt64 max), an integral float, or decimal text.
+pub(crate) fn as_u64(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f < 1.8e19)
+                .map(|f| f as u64)
+        }),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    }
+}
+
+/// A signed integer: a JSON number, an integral float, or decimal text.
+pub(crate) fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18)
+                .map(|f| f as i64)
+        }),
+        Value::String(s) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    }
+}
+
+/// A number (integer or float), or the same as text with `.` as decimal separator.
+pub(crate) fn as_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        _ => None,
+    }
+}
+
+/// Text, only when the value is a string.
+pub(crate) fn as_str(v: &Value) -> Option<&str> {
+    v.as_str()
+}
+
+/// A date: `\/Date(ms)\/` (serde sees `/Date(ms)/`, optionally `+hhmm`), the 5.1
+/// object form `{"value":"\/Date(ms)\/","DisplayHint":2,…}`, or ISO-8601 (an ISO
+/// string without an offset is taken as UTC, which is what `IsoUtc` writes).
+pub(crate) fn as_date(v: &Value) -> Option<OffsetDateTime> {
+    match v {
+        Value::String(s) => parse_date_text(s),
+        Value::Object(_) => field(v, "value").and_then(as_date),
+        _ => None,
+    }
+}
+
+fn parse_date_text(s: &str) -> Option<OffsetDateTime> {
+    let s = s.trim();
+    if let Some(rest) = s
+        .strip_prefix("/Date(")
+        .or_else(|| s.strip_prefix("\\/Date("))
+    {
+        let inner = rest.split(')').next()?;
+        // The offset (`+0200`) only says which zone the writer was in: the ms are UTC.
+        let digits_end = inner
+            .char_indices()
+            .skip(1)
+            .find(|(_, c)| *c == '+' || *c == '-')
+            .map(|(i, _)| i)
+            .unwrap_or(inner.len());
+        let ms: i64 = inner.get(..digits_end)?.parse().ok()?;
+        return OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok();
+    }
+    if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+        return Some(t);
+    }
+    // `ToString('o')` of an Unspecified-kind DateTime has no offset: treat it as UTC.
+    let with_z = format!("{s}Z");
+    OffsetDateTime::parse(&with_z, &Rfc3339).ok()
+}
+
+/// An HRESULT or Win32 code: `0x8078011E` text, decimal text or number, signed
+/// (Int32 negatives such as -2147467259) or unsigned.
+pub(crate) fn as_hresult(v: &Value) -> Option<u32> {
+    match v {
+        Value::String(s) => {
+            let s = s.trim();
+            if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+                u32::from_str_radix(hex, 16).ok()
+            } else {
+                s.parse::<i64>().ok().and_then(hresult_from_i64)
+            }
+        }
+        Value::Number(_) => as_i64(v).and_then(hresult_from_i64),
+        _ => None,
+    }
+}
+
+fn hresult_from_i64(n: i64) -> Option<u32> {
+    if (i64::from(i32::MIN)..0).contains(&n) {
+        Some(n as i32 as u32)
+    } else {
+        u32::try_from(n).ok()
+    }
+}
+
+/// A four-part version such as `2.0.9262.0` (missing parts are 0; needs at least three).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Version4(pub [u64; 4]);
+
+impl Version4 {
+    /// Parses `a.b.c[.d]`; text after a space (e.g. a file version's build tag) is ignored.
+    pub fn parse(s: &str) -> Option<Version4> {
+        let head = s.split_whitespace().next()?;
+        let parts: Vec<&str> = head.split('.').collect();
+        if parts.len() < 3 || parts.len() > 4 {
+            return None;
+        }
+        let mut out = [0u64; 4];
+        for (slot, part) in out.iter_mut().zip(&parts) {
+            *slot = part.parse().ok()?;
+        }
+        Some(Version4(out))
+    }
+}
+
+impl fmt::Display for Version4 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [a, b, c, d] = self.0;
+        write!(f, "{a}.{b}.{c}.{d}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn date_reads_ps51_slash_date_and_object_form_and_iso() {
+        let a = as_date(&json!("/Date(1720919582928)/")).expect("slash date");
+        assert_eq!(a.unix_timestamp(), 1_720_919_582);
+        let parsed: Value = serde_json::from_str(r#""\/Date(1720919582928)\/""#).expect("json");
+        assert_eq!(as_date(&parsed), Some(a));
+        let obj = json!({"value": "/Date(1720919582928)/", "DisplayHint": 2, "DateTime": "Sunday"});
+        assert_eq!(as_date(&obj), Some(a));
+        let off = as_date(&json!("/Date(1720919582928+0200)/")).expect("offset");
+        assert_eq!(off, a);
+        let iso = as_date(&json!("2025-05-01T21:00:03.0000000Z")).expect("iso");
+        assert_eq!(iso.unix_timestamp(), 1_746_133_203);
+        let unspecified = as_date(&json!("2025-05-01T21:00:03.0000000")).expect("no offset");
+        assert_eq!(unspecified, iso);
+        assert_eq!(as_date(&json!("yesterday")), None);
+        assert_eq!(as_date(&json!(5)), None);
+    }
+
+    #[test]
+    fn u64_reads_uint64_max_as_number_and_text() {
+        let max: Value = serde_json::from_str("18446744073709551615").expect("json");
+        assert_eq!(as_u64(&max), Some(u64::MAX));
+        assert_eq!(as_u64(&json!("18446744073709551615")), Some(u64::MAX));
+        assert_eq!(as_u64(&json!(-1)), None);
+        assert_eq!(as_u64(&json!("many")), None);
+    }
+
+    #[test]
+    fn hresult_accepts_hex_signed_and_unsigned_decimals() {
+        assert_eq!(as_hresult(&json!("0x8078011E")), Some(0x8078_011E));
+        assert_eq!(as_hresult(&json!(2_155_348_254u64)), Some(0x8078_011E));
+        assert_eq!(as_hresult(&json!(-2_147_467_259)), Some(0x8000_4005));
+        assert_eq!(as_hresult(&json!("0")), Some(0));
+        assert_eq!(as_hresult(&json!("bad")), None);
+    }
+
+    #[test]
+    fn list_treats_a_collapsed_object_as_one_element() {
+        assert_eq!(list(&json!({"a": 1})).len(), 1);
+        assert_eq!(list(&json!([1, 2])).len(), 2);
+        assert!(list(&Value::Null).is_empty());
+    }
+
+    #[test]
+    fn version_compares_numerically() {
+        let a = Version4::parse("2.0.9083.0").expect("v");
+        let b = Version4::parse("2.0.10000.0").expect("v");
+        assert!(a < b);
+        assert_eq!(Version4::parse("2.0.9262"), Some(Version4([2, 0, 9262, 0])));
+        assert_eq!(Version4::parse("two"), None);
+    }
+
+    #[test]
+    fn field_falls_back_to_case_insensitive_names() {
+        let v = json!({"InstallState": 0});
+        assert_eq!(field(&v, "installstate"), Some(&json!(0)));
+        assert_eq!(field(&v, "missing"), None);
+    }
+}

@@ -1,0 +1,339 @@
+//! One HTTP/1.1 connection to one host, kept alive for the whole session.
+//!
+//! NTLM authenticates the TCP connection, so every request of a host must go over
+//! the same socket. A pooled client may move a request to a fresh, unauthenticated
+//! socket (hyper-util's pool races a new connect against an idle checkout;
+//! hyperium/hyper#4134), so this uses `hyper::client::conn::http1` directly: one
+//! `SendRequest` is one socket, and the driver task dies with the [`Connection`].
+
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsConnector;
+
+use super::error::{Action, TlsFailure, WinrmError};
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
+
+/// Where to connect.
+#[derive(Debug, Clone)]
+pub(crate) struct Dial<'a> {
+    pub(crate) host: &'a str,
+    pub(crate) port: u16,
+    pub(crate) path: &'a str,
+    /// `Some` for HTTPS.
+    pub(crate) tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    pub(crate) connect_timeout: Duration,
+}
+
+/// A complete HTTP response, body capped.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    /// `WWW-Authenticate` values, in order.
+    pub(crate) www_authenticate: Vec<String>,
+    /// `Content-Type`, empty when absent.
+    pub(crate) content_type: String,
+    pub(crate) body: Bytes,
+}
+
+/// One pinned connection.
+pub(crate) struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    driver: JoinHandle<()>,
+    host: String,
+    host_header: HeaderValue,
+    path: String,
+    /// DER of the server's leaf certificate (HTTPS only), for channel binding.
+    pub(crate) peer_leaf: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("host", &self.host)
+            .field("tls", &self.peer_leaf.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        // The connection belongs to its host (STYLE.md): end the driver with it.
+        self.driver.abort();
+    }
+}
+
+fn tls_failure(e: &std::io::Error) -> TlsFailure {
+    use rustls::CertificateError as C;
+    match e.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
+        Some(rustls::Error::InvalidCertificate(c)) => match c {
+            C::NotValidForName | C::NotValidForNameContext { .. } => TlsFailure::NameMismatch,
+            C::UnknownIssuer | C::BadSignature => TlsFailure::UnknownCa,
+            C::Expired
+            | C::ExpiredContext { .. }
+            | C::NotValidYet
+            | C::NotValidYetContext { .. } => TlsFailure::Expired,
+            other => TlsFailure::Other(format!("invalid certificate: {other:?}")),
+        },
+        Some(other) => TlsFailure::Other(other.to_string()),
+        None => TlsFailure::Other(e.to_string()),
+    }
+}
+
+/// Resolves, connects (TCP, then TLS for HTTPS) and starts the HTTP/1.1 driver.
+///
+/// # Errors
+/// `Dns`, `Refused`, `ConnectTimeout`, `Connect` or `Tls`.
+///
+/// # Cancel safety
+/// Safe to drop: nothing is shared until it returns.
+pub(crate) async fn connect(d: Dial<'_>) -> Result<Connection, WinrmError> {
+    let host = d.host.trim_start_matches('[').trim_end_matches(']');
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + d.connect_timeout;
+    let timed_out = || WinrmError::ConnectTimeout {
+        host: host.to_owned(),
+        port: d.port,
+        after: d.connect_timeout,
+    };
+    let addrs: Vec<std::net::SocketAddr> =
+        match tokio::time::timeout_at(deadline, tokio::net::lookup_host((host, d.port))).await {
+            Err(_) => return Err(timed_out()),
+            Ok(Err(source)) => {
+                return Err(WinrmError::Dns {
+                    host: host.to_owned(),
+                    source,
+                });
+            }
+            Ok(Ok(addrs)) => addrs.collect(),
+        };
+    let mut last_err: Option<std::io::Error> = None;
+    let mut tcp = None;
+    for addr in addrs {
+        match tokio::time::timeout_at(deadline, TcpStream::connect(addr)).await {
+            Err(_) => return Err(timed_out()),
+            Ok(Ok(s)) => {
+                tcp = Some(s);
+                break;
+            }
+            Ok(Err(e)) => last_err = Some(e),
+        }
+    }
+    let tcp = match (tcp, last_err) {
+        (Some(t), _) => t,
+        (None, Some(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(WinrmError::Refused {
+                host: host.to_owned(),
+                port: d.port,
+            });
+        }
+        (None, Some(source)) => {
+            return Err(WinrmError::Connect {
+                host: host.to_owned(),
+                port: d.port,
+                source,
+            });
+        }
+        (None, None) => {
+            return Err(WinrmError::Dns {
+                host: host.to_owned(),
+                source: std::io::Error::new(std::io::ErrorKind::NotFound, "no addresses"),
+            });
+        }
+    };
+    let _ = tcp.set_nodelay(true);
+    let (io, peer_leaf): (Box<dyn Io>, Option<Vec<u8>>) = match d.tls {
+        None => (Box::new(tcp), None),
+        Some(config) => {
+            let name = rustls::pki_types::ServerName::try_from(host.to_owned()).map_err(|_| {
+                WinrmError::Tls {
+                    host: host.to_owned(),
+                    failure: TlsFailure::Other(format!("'{host}' is not a valid TLS server name")),
+                }
+            })?;
+            let stream = match tokio::time::timeout_at(
+                deadline,
+                TlsConnector::from(config).connect(name, tcp),
+            )
+            .await
+            {
+                Err(_) => return Err(timed_out()),
+                Ok(Err(e)) => {
+                    return Err(WinrmError::Tls {
+                        host: host.to_owned(),
+                        failure: tls_failure(&e),
+                    });
+                }
+                Ok(Ok(s)) => s,
+            };
+            let leaf = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| c.as_ref().to_vec());
+            (Box::new(stream), leaf)
+        }
+    };
+    let (sender, conn) = http1::Builder::new()
+        .handshake::<_, Full<Bytes>>(TokioIo::new(io))
+        .await
+        .map_err(|e| WinrmError::Connect {
+            host: host.to_owned(),
+            port: d.port,
+            source: std::io::Error::other(e),
+        })?;
+    let driver = tokio::spawn(async move {
+        // Errors surface on the next request as a closed connection.
+        let _ = conn.await;
+    });
+    let authority = if host.contains(':') {
+        format!("[{host}]:{}", d.port)
+    } else {
+        format!("{host}:{}", d.port)
+    };
+    tracing::debug!(
+        host,
+        port = d.port,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "connected"
+    );
+    Ok(Connection {
+        sender,
+        driver,
+        host: host.to_owned(),
+        host_header: HeaderValue::from_str(&authority).map_err(|_| WinrmError::Config {
+            detail: format!("'{host}' cannot be used in a Host header"),
+        })?,
+        path: d.path.to_owned(),
+        peer_leaf,
+    })
+}
+
+/// One request's contents.
+pub(crate) struct Post<'a> {
+    pub(crate) action: Action,
+    /// Full `Authorization` value (`Basic …`, `Negotiate …`); marked sensitive.
+    pub(crate) authorization: Option<&'a SecretString>,
+    /// `None` for the empty-body auth legs.
+    pub(crate) content_type: Option<&'a str>,
+    pub(crate) body: Bytes,
+    pub(crate) read_timeout: Duration,
+    pub(crate) max_body: usize,
+}
+
+impl Connection {
+    /// Sends one POST and reads the whole response, capped at `max_body` bytes.
+    ///
+    /// # Errors
+    /// `ConnectionLost`, `ReadTimeout`, `TooLarge`. After any error the connection
+    /// is in an unknown state; the caller drops it.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe: dropping it mid-flight leaves a request on the wire whose
+    /// response would be read by the next caller, so callers that drop it must drop
+    /// the connection too.
+    pub(crate) async fn post(&mut self, p: Post<'_>) -> Result<Reply, WinrmError> {
+        let started = Instant::now();
+        let lost = |before_response| WinrmError::ConnectionLost {
+            host: self.host.clone(),
+            action: p.action,
+            before_response,
+        };
+        let mut builder = Request::builder()
+            .method(Method::POST)
+            .uri(self.path.as_str())
+            .header(header::HOST, self.host_header.clone())
+            .header(header::USER_AGENT, "fleetscan")
+            .header(header::CONTENT_LENGTH, p.body.len());
+        if let Some(ct) = p.content_type {
+            builder = builder.header(header::CONTENT_TYPE, ct);
+        }
+        if let Some(auth) = p.authorization {
+            let mut value =
+                HeaderValue::from_str(auth.expose_secret()).map_err(|_| WinrmError::Config {
+                    detail:
+                        "the credentials cannot be sent in an HTTP header (control characters?)"
+                            .to_owned(),
+                })?;
+            value.set_sensitive(true);
+            builder = builder.header(header::AUTHORIZATION, value);
+        }
+        let request = builder
+            .body(Full::new(p.body))
+            .map_err(|e| WinrmError::Config {
+                detail: format!("cannot build the request: {e}"),
+            })?;
+        let exchange = async {
+            self.sender.ready().await.map_err(|_| lost(true))?;
+            let response = self
+                .sender
+                .send_request(request)
+                .await
+                .map_err(|_| lost(true))?;
+            let (parts, body) = response.into_parts();
+            let body = Limited::new(body, p.max_body)
+                .collect()
+                .await
+                .map_err(|e| {
+                    if e.downcast_ref::<http_body_util::LengthLimitError>()
+                        .is_some()
+                    {
+                        WinrmError::TooLarge {
+                            host: self.host.clone(),
+                            action: p.action,
+                            what: "response body (bytes)",
+                            limit: p.max_body,
+                        }
+                    } else {
+                        lost(false)
+                    }
+                })?
+                .to_bytes();
+            let www_authenticate = parts
+                .headers
+                .get_all(header::WWW_AUTHENTICATE)
+                .iter()
+                .filter_map(|v| v.to_str().ok().map(str::to_owned))
+                .collect();
+            let content_type = parts
+                .headers
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            Ok::<_, WinrmError>(Reply {
+                status: parts.status.as_u16(),
+                www_authenticate,
+                content_type,
+                body,
+            })
+        };
+        let reply = tokio::time::timeout(p.read_timeout, exchange)
+            .await
+            .map_err(|_| WinrmError::ReadTimeout {
+                host: self.host.clone(),
+                action: p.action,
+                after: p.read_timeout,
+            })??;
+        tracing::debug!(
+            host = %self.host,
+            action = %p.action,
+            status = reply.status,
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "winrm request"
+        );
+        Ok(reply)
+    }
+}
