@@ -47,15 +47,16 @@ fn read_report(path: &Path) -> FleetReport {
 
 fn expected_outcome(fault: Option<Fault>) -> Outcome {
     match fault {
-        // `reset` drops only the first SOAP exchange: the one retry (--retries 1)
-        // scans the host.
-        None | Some(Fault::Slow) | Some(Fault::ProbeError) | Some(Fault::Reset) => Outcome::Scanned,
+        None | Some(Fault::Slow) | Some(Fault::ProbeError) => Outcome::Scanned,
         Some(Fault::Refuse) => Outcome::Unreachable,
         Some(Fault::AuthReject) => Outcome::AuthFailed,
         Some(Fault::Hang) | Some(Fault::PsTimeout) => Outcome::Timeout,
-        Some(Fault::Garbage) | Some(Fault::Quota) | Some(Fault::HugeOutput) => {
-            Outcome::ProtocolError
-        }
+        // `reset` drops the connection mid-response: the host was reached, and a
+        // reset after the response began is not retried (it may have run).
+        Some(Fault::Reset)
+        | Some(Fault::Garbage)
+        | Some(Fault::Quota)
+        | Some(Fault::HugeOutput) => Outcome::ProtocolError,
     }
 }
 
