@@ -52,6 +52,8 @@ struct Canned {
     body: String,
     /// Never answer (the request hangs until the client gives up).
     hang: bool,
+    /// Close the connection without answering.
+    reset: bool,
 }
 
 fn action_of(request: &str) -> String {
@@ -83,6 +85,7 @@ fn load(name: &str) -> Vec<Canned> {
             status: m.transport_error.map_or(200, |t| t.code),
             body: m.response,
             hang: false,
+            reset: false,
         })
         .collect()
 }
@@ -132,7 +135,12 @@ async fn serve(script: Vec<Canned>) -> Server {
                             .get(hyper::header::AUTHORIZATION)
                             .and_then(|v| v.to_str().ok())
                             == Some(expected.as_str());
-                        let body = req.into_body().collect().await?.to_bytes();
+                        let body = req
+                            .into_body()
+                            .collect()
+                            .await
+                            .map_err(std::io::Error::other)?
+                            .to_bytes();
                         let text = String::from_utf8_lossy(&body).into_owned();
                         let action = action_of(&text);
                         {
@@ -141,7 +149,7 @@ async fn serve(script: Vec<Canned>) -> Server {
                             s.bodies.push(text);
                         }
                         if !authorized {
-                            return Ok::<_, hyper::Error>(
+                            return Ok::<_, std::io::Error>(
                                 Response::builder()
                                     .status(401)
                                     .header("WWW-Authenticate", "Basic realm=\"WSMAN\"")
@@ -168,6 +176,9 @@ async fn serve(script: Vec<Canned>) -> Server {
                         if canned.hang {
                             std::future::pending::<()>().await;
                         }
+                        if canned.reset {
+                            return Err(std::io::Error::other("reset"));
+                        }
                         Ok(Response::builder()
                             .status(canned.status)
                             .header("Content-Type", "application/soap+xml;charset=UTF-8")
@@ -185,10 +196,14 @@ async fn serve(script: Vec<Canned>) -> Server {
 }
 
 fn client() -> Client {
+    client_with(ClientOptions::default())
+}
+
+fn client_with(opts: ClientOptions) -> Client {
     Client::new(ClientOptions {
         allow_unencrypted: true,
         connect_timeout: Duration::from_secs(5),
-        ..ClientOptions::default()
+        ..opts
     })
     .expect("client")
 }
@@ -399,6 +414,7 @@ fn timed_out_fault() -> Canned {
         status: 500,
         body: r#"<s:Envelope xml:lang="en-US" xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing" xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd"><s:Header><a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action></s:Header><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value>w:TimedOut</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  </s:Text></s:Reason><s:Detail><f:WSManFault xmlns:f="http://schemas.microsoft.com/wbem/wsman/1/wsmanfault" Code="2150858793" Machine="win01"><f:Message>The WS-Management service cannot complete the operation within the time specified in OperationTimeout.  </f:Message></f:WSManFault></s:Detail></s:Fault></s:Body></s:Envelope>"#.to_owned(),
         hang: false,
+        reset: false,
     }
 }
 
@@ -573,4 +589,192 @@ async fn refused_port_is_unreachable() {
     assert!(matches!(err, WinrmError::Refused { .. }), "{err:?}");
     assert_eq!(err.class(), FailureClass::Unreachable);
     assert!(!err.is_transient());
+}
+
+#[tokio::test]
+async fn empty_500_to_an_unsealed_body_says_the_server_refuses_unencrypted_bodies() {
+    let mut script = load("test_winrs_standard.yml");
+    script[0].status = 500;
+    script[0].body = String::new();
+    let server = serve(script).await;
+    let mut session = client()
+        .connect(&endpoint(server.addr), AuthMethod::Basic, &creds(PASSWORD))
+        .await
+        .expect("connect");
+    let mut out = CollectedOutput::default();
+    let err = session
+        .run(
+            &cmd("hostname", &[]),
+            &mut out,
+            &limits(Duration::from_secs(30)),
+        )
+        .await
+        .expect_err("500");
+    assert!(
+        matches!(
+            err,
+            WinrmError::HttpStatus {
+                status: 500,
+                empty_body: true,
+                sealed: false,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().contains("refuses unencrypted bodies"),
+        "{err}"
+    );
+    assert_eq!(server.seen.lock().expect("lock").actions, ["Create"]);
+}
+
+async fn run_script(
+    script: Vec<Canned>,
+    opts: ClientOptions,
+) -> (
+    Result<fleetscan::winrm::CommandExit, WinrmError>,
+    Vec<String>,
+) {
+    let server = serve(script).await;
+    let mut session = client_with(opts)
+        .connect(&endpoint(server.addr), AuthMethod::Basic, &creds(PASSWORD))
+        .await
+        .expect("connect");
+    let mut out = CollectedOutput::default();
+    let result = session
+        .run(
+            &cmd("hostname", &[]),
+            &mut out,
+            &limits(Duration::from_secs(30)),
+        )
+        .await;
+    let actions = server.seen.lock().expect("lock").actions.clone();
+    (result, actions)
+}
+
+#[tokio::test]
+async fn reset_before_any_response_is_transient_and_cleanup_reconnects() {
+    let mut script = load("test_winrs_standard.yml");
+    let at = script
+        .iter()
+        .position(|c| c.action == "Command")
+        .expect("command");
+    script[at].reset = true;
+    script.insert(at + 1, script[at].clone());
+    script[at + 1].reset = false;
+    let (result, actions) = run_script(script, ClientOptions::default()).await;
+    let err = result.expect_err("reset");
+    assert!(
+        matches!(
+            err,
+            WinrmError::ConnectionLost {
+                before_response: true,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+    assert_eq!(actions, ["Create", "Command", "Delete"]);
+}
+
+#[tokio::test]
+async fn http_503_without_soap_is_transient() {
+    let mut script = load("test_winrs_standard.yml");
+    script[0].status = 503;
+    script[0].body = "Service Unavailable".to_owned();
+    let (result, _) = run_script(script, ClientOptions::default()).await;
+    let err = result.expect_err("503");
+    assert!(
+        matches!(err, WinrmError::HttpStatus { status: 503, .. }),
+        "{err:?}"
+    );
+    assert!(err.is_transient());
+}
+
+#[tokio::test]
+async fn shell_quota_fault_on_create_is_transient_with_its_code() {
+    let mut script = load("test_winrs_standard.yml");
+    script[0].status = 500;
+    script[0].body = r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><s:Fault><s:Code><s:Value>s:Receiver</s:Value><s:Subcode><s:Value xmlns:w="http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd">w:QuotaLimit</s:Value></s:Subcode></s:Code><s:Reason><s:Text xml:lang="en-US">quota</s:Text></s:Reason><s:Detail><p:MSFT_WmiError xmlns:p="http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/MSFT_WmiError"><p:Message>This user is allowed a maximum number of 30 concurrent shells, which has been exceeded.</p:Message><p:error_Code>2150859173</p:error_Code></p:MSFT_WmiError></s:Detail></s:Fault></s:Body></s:Envelope>"#.to_owned();
+    let (result, actions) = run_script(script, ClientOptions::default()).await;
+    let err = result.expect_err("quota");
+    assert_eq!(err.fault_code(), Some(fleetscan::winrm::FAULT_SHELL_QUOTA));
+    assert!(err.is_transient());
+    assert!(err.to_string().contains("MaxShellsPerUser"), "{err}");
+    assert_eq!(actions, ["Create"]);
+}
+
+#[tokio::test]
+async fn response_over_the_body_cap_is_too_large() {
+    let mut script = load("test_winrs_standard.yml");
+    let at = script
+        .iter()
+        .position(|c| c.action == "Receive")
+        .expect("receive");
+    script[at].body = format!("{}{}", script[at].body, " ".repeat(64 * 1024));
+    let (result, actions) = run_script(
+        script,
+        ClientOptions {
+            max_response_bytes: 16 * 1024,
+            ..ClientOptions::default()
+        },
+    )
+    .await;
+    let err = result.expect_err("too large");
+    assert!(
+        matches!(err, WinrmError::TooLarge { limit: 16384, .. }),
+        "{err:?}"
+    );
+    assert_eq!(actions.last().map(String::as_str), Some("Delete"));
+}
+
+#[tokio::test]
+async fn output_over_the_per_host_cap_is_too_large() {
+    let (result, actions) = run_script(
+        load("test_winrs_standard.yml"),
+        ClientOptions {
+            max_output_bytes: 2,
+            ..ClientOptions::default()
+        },
+    )
+    .await;
+    let err = result.expect_err("output cap");
+    assert!(
+        matches!(
+            err,
+            WinrmError::TooLarge {
+                what: "command output (bytes)",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        actions,
+        ["Create", "Command", "Receive", "Signal", "Delete"]
+    );
+}
+
+#[tokio::test]
+async fn deeply_nested_answer_hits_the_xml_depth_cap() {
+    let mut script = load("test_winrs_standard.yml");
+    script[0].body = format!(
+        "<s:Envelope xmlns:s=\"http://www.w3.org/2003/05/soap-envelope\">{}{}</s:Envelope>",
+        "<a>".repeat(500),
+        "</a>".repeat(500)
+    );
+    let (result, _) = run_script(script, ClientOptions::default()).await;
+    let err = result.expect_err("depth");
+    assert!(
+        matches!(
+            err,
+            WinrmError::TooLarge {
+                what: "XML nesting (levels)",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
 }
