@@ -119,6 +119,7 @@ impl Client {
             header,
             requests_sent: 0,
             output_bytes: 0,
+            leaked_shells: 0,
         };
         session.establish().await?;
         Ok(session)
@@ -148,6 +149,8 @@ pub struct Session {
     requests_sent: u32,
     /// Decoded stdout+stderr bytes so far (capped by `max_output_bytes`).
     pub(crate) output_bytes: usize,
+    /// Shells whose Delete was not confirmed.
+    pub(crate) leaked_shells: u32,
 }
 
 impl fmt::Debug for Session {
@@ -173,6 +176,12 @@ impl Session {
     /// HTTP requests on this session so far, auth legs and cleanup included.
     pub fn requests_sent(&self) -> u32 {
         self.requests_sent
+    }
+
+    /// Shells this session created whose Delete the server did not confirm (they
+    /// live on until their IdleTimeOut and count against MaxShellsPerUser).
+    pub fn leaked_shells(&self) -> u32 {
+        self.leaked_shells
     }
 
     pub(crate) fn opts(&self) -> &ClientOptions {
