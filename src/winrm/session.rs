@@ -56,9 +56,11 @@ impl Client {
     /// # Errors
     /// [`WinrmError::Config`] for an unreadable CA bundle or inconsistent options.
     pub fn new(opts: ClientOptions) -> Result<Client, WinrmError> {
-        if opts.operation_timeout < Duration::from_secs(1) {
+        // Sub-second values only make sense against the emulator; Windows hosts
+        // want seconds (MS-WSMV 3.2.4.1.2 suggests 60 s).
+        if opts.operation_timeout < Duration::from_millis(100) {
             return Err(WinrmError::Config {
-                detail: "the WS-Man operation timeout must be at least 1 second".to_owned(),
+                detail: "the WS-Man operation timeout must be at least 100 ms".to_owned(),
             });
         }
         let tls = TlsConfigs::new(opts.extra_ca_pem.as_deref(), opts.insecure)?;
