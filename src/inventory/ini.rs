@@ -196,6 +196,14 @@ fn host_line(
     b: &mut Builder,
 ) -> Result<(), InventoryError> {
     let tokens = shlex(line).map_err(|what| InventoryError::malformed(at.clone(), what))?;
+    if let Some(example) = swallowed_backslash(line) {
+        // Ansible reads `user=CORP\svc` as `CORPsvc` (shlex); so do we, to load the
+        // same files the same way, but a Windows account name is the likely intent.
+        tracing::warn!(
+            "{at}: '{example}' outside quotes reads as '{}' (shell quoting, as in Ansible); write \\\\ or quote the value if a backslash was meant",
+            example.trim_start_matches('\\')
+        );
+    }
     let Some((pattern, var_tokens)) = tokens.split_first() else {
         return Ok(());
     };
@@ -321,6 +329,28 @@ fn unquote(value: &str) -> String {
     value.to_owned()
 }
 
+/// The first `\x` (x alphanumeric) outside quotes and comments: shlex drops that
+/// backslash, which surprises anyone writing `DOMAIN\user`.
+fn swallowed_backslash(line: &str) -> Option<String> {
+    let mut quote = None;
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (None, '#') => return None,
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some('"'), '\\') | (None, '\\') => {
+                let next = chars.next()?;
+                if quote.is_none() && next.is_alphanumeric() {
+                    return Some(format!("\\{next}"));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// Splits a line as Python's `shlex.split(line, comments=True)` does: whitespace
 /// separates words, single quotes are literal, double quotes allow `\"` and `\\`,
 /// a backslash outside quotes escapes the next character, `#` outside quotes
@@ -413,6 +443,29 @@ mod tests {
             ["h", r#"a=say "hi""#]
         );
         assert!(shlex("h a=\"open").is_err());
+    }
+
+    #[test]
+    fn backslash_outside_quotes_is_dropped_as_in_ansible_and_detected() {
+        assert_eq!(
+            shlex(r"h ansible_user=CORP\svc").unwrap(),
+            ["h", "ansible_user=CORPsvc"]
+        );
+        assert_eq!(
+            shlex(r"h ansible_user=CORP\\svc").unwrap(),
+            ["h", r"ansible_user=CORP\svc"]
+        );
+        assert_eq!(
+            shlex(r"h ansible_user='CORP\svc'").unwrap(),
+            ["h", r"ansible_user=CORP\svc"]
+        );
+        assert_eq!(
+            swallowed_backslash(r"h ansible_user=CORP\svc").as_deref(),
+            Some(r"\s")
+        );
+        assert_eq!(swallowed_backslash(r"h ansible_user=CORP\\svc"), None);
+        assert_eq!(swallowed_backslash(r"h ansible_user='CORP\svc'"), None);
+        assert_eq!(swallowed_backslash(r#"h ansible_user="CORP\svc""#), None);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{
-    Ctx, Judged, Unknown, Verdict, need, need_bool, need_list, need_u64, opt_date, opt_str, opt_u64,
+    Ctx, Judged, Unknown, Verdict, need_bool, need_list, need_u64, opt_date, opt_str, opt_u64,
 };
 use crate::report::model::Status;
 
@@ -18,9 +18,9 @@ pub(crate) fn context(_ctx: &Ctx<'_>, d: &Value) -> Judged {
         .unwrap_or("?");
     let user = opt_str(d, "user")?.unwrap_or("?");
     let evidence = json!({
-        "caption": caption, "build": build, "ubr": need(d, "ubr")?, "is_admin": is_admin, "user": user,
-        "ps_version": ps, "culture": need(d, "culture")?, "ui_culture": need(d, "ui_culture")?,
-        "installation_type": need(d, "installation_type")?, "domain_role": need(d, "domain_role")?,
+        "caption": caption, "build": build, "ubr": super::scalar(d, "ubr")?, "is_admin": is_admin, "user": user,
+        "ps_version": ps, "culture": super::scalar(d, "culture")?, "ui_culture": super::scalar(d, "ui_culture")?,
+        "installation_type": super::scalar(d, "installation_type")?, "domain_role": super::scalar(d, "domain_role")?,
     });
     if is_admin {
         Ok(Verdict::new(
@@ -129,8 +129,7 @@ fn dotnet_name(release: u64) -> &'static str {
 pub(crate) fn dotnet(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let present = need_bool(d, "full_key_present")?;
     let release = opt_u64(d, "release")?;
-    let evidence =
-        json!({"full_key_present": present, "release": release, "version": need(d, "version")?});
+    let evidence = json!({"full_key_present": present, "release": release, "version": super::scalar(d, "version")?});
     if !present {
         return Ok(Verdict::new(
             Status::Fail,
@@ -182,7 +181,7 @@ pub(crate) fn updates(ctx: &Ctx<'_>, d: &Value) -> Judged {
     let age = ctx.age_days(t).max(0);
     let s = ctx.settings;
     let evidence = json!({"newest_update": id, "installed_on_utc": t.date().to_string(), "age_days": age,
-                          "hotfix_count": count, "ubr": need(d, "ubr")?});
+                          "hotfix_count": count, "ubr": super::scalar(d, "ubr")?});
     let age_u = u64::try_from(age).unwrap_or(0);
     let status = if age_u > s.update_age_fail_days {
         Status::Fail
@@ -210,7 +209,7 @@ pub(crate) fn clock(ctx: &Ctx<'_>, d: &Value) -> Judged {
     let abs = skew.unsigned_abs();
     let s = ctx.settings;
     let evidence = json!({"skew_seconds": skew, "tz_id": tz, "w32time_state": state, "w32tm_source": source,
-                          "supports_dst": need(d, "supports_dst")?});
+                          "supports_dst": super::opt_bool(d, "supports_dst")?});
     if abs > s.clock_skew_fail_seconds {
         return Ok(Verdict::new(
             Status::Fail,

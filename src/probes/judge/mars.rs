@@ -22,7 +22,7 @@ pub(crate) fn installed(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let path = opt_str(d, "install_path")?;
     let version = opt_str(d, "version")?;
     let evidence = json!({"setup_key_present": key, "cbengine_exists": exe, "install_path": path, "version": version,
-                          "uninstall_display_version": need(d, "uninstall_display_version")?});
+                          "uninstall_display_version": super::scalar(d, "uninstall_display_version")?});
     Ok(match (key, exe) {
         (true, true) => Verdict::new(
             Status::Pass,
@@ -142,7 +142,7 @@ pub(crate) fn service(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let mode = start_mode(d)?;
     let exit_code = opt_u64(d, "exit_code")?;
     let evidence = json!({"present": true, "state": state, "start_mode": mode, "exit_code": exit_code,
-                          "start_name": need(d, "start_name")?});
+                          "start_name": super::scalar(d, "start_name")?});
     if mode == Some("Disabled") {
         return Ok(Verdict::new(
             Status::Fail,
@@ -309,7 +309,7 @@ pub(crate) fn registration(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let vault = opt_str(d, "vault_name")?;
     let evidence = json!({"config_key_present": present, "registered": machine.is_some() && resource.is_some(),
                           "vault_name": vault, "subscription_id": mask(opt_str(d, "subscription_id")?),
-                          "resource_group": need(d, "resource_group")?});
+                          "resource_group": super::scalar(d, "resource_group")?});
     if machine.is_some() && resource.is_some() {
         Ok(Verdict::new(
             Status::Pass,
@@ -394,7 +394,7 @@ pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Value) -> Judged {
     let state = opt_str(job, "job_state")?.unwrap_or("?");
     let code = opt_str(job, "error_code")?;
     evidence["last_ss_job"] = json!({"job_state": state, "start_utc": start.map(|t| t.to_string()), "error_code": code,
-                                     "detailed_error_code": need(job, "detailed_error_code")?});
+                                     "detailed_error_code": super::scalar(job, "detailed_error_code")?});
     let when = start.map_or("at an unknown time".to_string(), |t| {
         format!("{} days ago", ctx.age_days(t))
     });
@@ -506,7 +506,7 @@ pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Value) -> Judged {
     let result = opt_hresult(chosen, "last_task_result")?;
     let evidence = json!({"task": name, "state": state, "settings_enabled": enabled, "triggers": triggers.len(),
                           "user_id": user, "group_id": group, "multiple_instances": multiple,
-                          "last_task_result": result.map(super::hex), "last_run_time_utc": need(chosen, "last_run_time_utc")?});
+                          "last_task_result": result.map(super::hex), "last_run_time_utc": super::scalar(chosen, "last_run_time_utc")?});
     if state.is_some_and(|s| s.eq_ignore_ascii_case("Disabled")) || enabled == Some(false) {
         return Ok(Verdict::new(
             Status::Fail,
@@ -614,7 +614,7 @@ pub(crate) fn powershell_env(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     };
     let evidence = json!({"module_dir_in_psmodulepath": in_path, "manifest_exists": manifest,
                           "machine_execution_policy": effective, "powershell_engine_version": engine,
-                          "machine_psmodulepath": need(d, "machine_psmodulepath")?});
+                          "machine_psmodulepath": super::scalar(d, "machine_psmodulepath")?});
     let mut fails = Vec::new();
     if !in_path {
         fails.push("the machine PSModulePath lacks the agent's Modules folder".to_string());
@@ -695,4 +695,245 @@ pub(crate) fn offline_azure_powershell(ctx: &Ctx<'_>, d: &Value) -> Judged {
             evidence,
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::samples::healthy;
+    use super::super::testing::*;
+    use crate::probes::Settings;
+    use crate::report::model::Status;
+    use serde_json::json;
+
+    fn with(probe: &str, key: &str, value: serde_json::Value) -> serde_json::Value {
+        let mut d = healthy(probe);
+        d[key] = value;
+        d
+    }
+
+    #[test]
+    fn mars_missing_fails_and_half_install_warns() {
+        let gone = json!({"setup_key_present": false, "install_path": null, "cbengine_path": null, "cbengine_exists": false,
+                          "file_version": null, "version": null, "uninstall_display_name": null, "uninstall_display_version": null, "uninstall_key": null});
+        assert_eq!(judge("mars.installed", gone).status, Status::Fail);
+        assert_eq!(
+            judge(
+                "mars.installed",
+                with("mars.installed", "cbengine_exists", json!(false))
+            )
+            .status,
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn mars_version_floors_and_latest_known() {
+        let v = |s: &str| judge("mars.version", with("mars.installed", "version", json!(s))).status;
+        assert_eq!(v("2.0.9262.0"), Status::Pass);
+        assert_eq!(v("2.0.9250.0"), Status::Warn);
+        assert_eq!(v("2.0.9200.0"), Status::Fail);
+        assert_eq!(v("2.0.8999.0"), Status::Fail);
+        assert_eq!(v("garbage"), Status::Unknown);
+        let mut s = Settings::default();
+        s.set("mars_latest_known", "2.0.9300.0").expect("valid");
+        assert_eq!(
+            judge_with("mars.version", healthy("mars.installed"), &[], &s).status,
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn mars_service_stopped_warns_disabled_fails() {
+        let stopped = with("mars.service_running", "state", json!("Stopped"));
+        assert_eq!(
+            judge("mars.service_running", stopped.clone()).status,
+            Status::Warn
+        );
+        let mut disabled = stopped;
+        disabled["start_mode"] = json!("Disabled");
+        disabled["start_value"] = json!(4);
+        assert_eq!(judge("mars.service_running", disabled).status, Status::Fail);
+        assert_eq!(
+            judge("mars.service_running", json!({"present": false})).status,
+            Status::Fail
+        );
+    }
+
+    #[test]
+    fn scratch_mismatch_unc_and_compressed_fail() {
+        assert_eq!(
+            judge(
+                "mars.scratch_config",
+                with("mars.scratch_config", "paths_match", json!(false))
+            )
+            .status,
+            Status::Fail
+        );
+        assert_eq!(
+            judge(
+                "mars.scratch_config",
+                with("mars.scratch_config", "provider_scratch", json!(null))
+            )
+            .status,
+            Status::Fail
+        );
+        assert_eq!(
+            judge(
+                "mars.scratch_config",
+                with("mars.scratch_config", "attributes_value", json!(2064))
+            )
+            .status,
+            Status::Fail
+        );
+        let mut unc = with("mars.scratch_config", "is_unc", json!(true));
+        unc["volume"] = json!(null);
+        assert_eq!(judge("mars.scratch_config", unc).status, Status::Fail);
+    }
+
+    #[test]
+    fn low_scratch_space_fails_and_percent_warns() {
+        let vol = |free: u64, cap: u64| {
+            with(
+                "mars.scratch_config",
+                "volume",
+                json!({"name": "D:\\", "label": "cache", "file_system": "NTFS",
+            "drive_type": 3, "capacity_bytes": cap, "free_bytes": free, "free_pct": null}),
+            )
+        };
+        let gib = 1024u64 * 1024 * 1024;
+        assert_eq!(
+            judge("mars.scratch_free_space", vol(8 * gib, 500 * gib)).status,
+            Status::Fail
+        );
+        assert_eq!(
+            judge("mars.scratch_free_space", vol(40 * gib, 500 * gib)).status,
+            Status::Warn,
+            "8 % free"
+        );
+        assert_eq!(
+            judge("mars.scratch_free_space", vol(100 * gib, 500 * gib)).status,
+            Status::Pass
+        );
+        assert_eq!(
+            judge(
+                "mars.scratch_free_space",
+                with("mars.scratch_config", "volume", json!(null))
+            )
+            .status,
+            Status::Unknown
+        );
+    }
+
+    #[test]
+    fn unregistered_agent_warns_and_subscription_is_masked() {
+        let v = judge("mars.registration", healthy("mars.registration"));
+        assert_eq!(v.status, Status::Pass);
+        assert_eq!(v.evidence["subscription_id"], "****4444");
+        assert_eq!(
+            judge(
+                "mars.registration",
+                with("mars.registration", "resource_id", json!(null))
+            )
+            .status,
+            Status::Warn
+        );
+    }
+
+    #[test]
+    fn policy_missing_fails_paused_warns_aborted_job_fails() {
+        assert_eq!(
+            judge(
+                "mars.policy_and_jobs",
+                with("mars.policy_and_jobs", "ss_policy", json!(null))
+            )
+            .status,
+            Status::Fail
+        );
+        let mut paused = healthy("mars.policy_and_jobs");
+        paused["ss_policy"]["policy_state"] = json!("Paused");
+        assert_eq!(judge("mars.policy_and_jobs", paused).status, Status::Warn);
+        let mut aborted = healthy("mars.policy_and_jobs");
+        aborted["jobs"] = json!([{"job_type": "Backup", "job_state": "Aborted", "start_utc": days_ago(1), "end_utc": days_ago(1),
+            "error_code": "100034", "detailed_error_code": "", "datasources": [{"name": "System State", "state": "Aborted"}]}]);
+        assert_eq!(judge("mars.policy_and_jobs", aborted).status, Status::Fail);
+        assert_eq!(
+            judge("mars.policy_and_jobs", json!({"mars_installed": false})).status,
+            Status::NotApplicable
+        );
+    }
+
+    #[test]
+    fn recent_agent_error_events_warn() {
+        let events = json!({"log_exists": true, "window_days": 14, "events": {"time_utc": days_ago(1), "id": 18, "provider": "CloudBackup", "level": 2, "record_id": 5, "props": []}});
+        assert_eq!(
+            judge("mars.cloudbackup_events", events).status,
+            Status::Warn
+        );
+        assert_eq!(
+            judge(
+                "mars.cloudbackup_events",
+                json!({"log_exists": false, "window_days": 14, "events": []})
+            )
+            .status,
+            Status::Unknown
+        );
+    }
+
+    #[test]
+    fn disabled_task_fails_and_no_task_fails() {
+        let mut d = healthy("sched.mars_tasks");
+        d["tasks"][0]["state"] = json!("Disabled");
+        assert_eq!(judge("sched.mars_tasks", d).status, Status::Fail);
+        assert_eq!(
+            judge("sched.mars_tasks", json!({"tasks": []})).status,
+            Status::Fail
+        );
+        let mut parallel = healthy("sched.mars_tasks");
+        parallel["tasks"][0]["multiple_instances"] = json!("Parallel");
+        assert_eq!(judge("sched.mars_tasks", parallel).status, Status::Warn);
+    }
+
+    #[test]
+    fn restricted_policy_or_missing_module_path_fails() {
+        let mut d = healthy("sched.powershell_env");
+        d["execution_policies"][4]["policy"] = json!("Restricted");
+        assert_eq!(judge("sched.powershell_env", d).status, Status::Fail);
+        let mut d = healthy("sched.powershell_env");
+        d["contains_modules_parent"] = json!(false);
+        assert_eq!(judge("sched.powershell_env", d).status, Status::Fail);
+        // Enum integers as a raw Get-ExecutionPolicy -List would give: MachinePolicy=4/Undefined=6, LocalMachine=2/AllSigned=2.
+        let mut d = healthy("sched.powershell_env");
+        d["execution_policies"] = json!([{"scope": 4, "policy": 6}, {"scope": 2, "policy": 2}]);
+        assert_eq!(judge("sched.powershell_env", d).status, Status::Warn);
+    }
+
+    #[test]
+    fn offline_azure_powershell_only_for_seeding_machines() {
+        assert_eq!(
+            judge(
+                "offline.azure_powershell",
+                healthy("offline.azure_powershell")
+            )
+            .status,
+            Status::NotApplicable
+        );
+        let mut s = Settings::default();
+        s.set("offline_seeding", "true").expect("valid");
+        assert_eq!(
+            judge_with(
+                "offline.azure_powershell",
+                healthy("offline.azure_powershell"),
+                &[],
+                &s
+            )
+            .status,
+            Status::Warn
+        );
+        let have =
+            json!({"modules": {"name": "Azure", "version": "3.7.0", "base": "C:\\x"}, "msi": []});
+        assert_eq!(
+            judge_with("offline.azure_powershell", have, &[], &s).status,
+            Status::Pass
+        );
+    }
 }

@@ -9,6 +9,8 @@ mod host;
 mod mars;
 mod net;
 mod platform;
+#[cfg(test)]
+mod samples;
 mod security;
 mod services;
 mod vss;
@@ -194,6 +196,27 @@ pub(crate) fn run(id: &str, ctx: &Ctx<'_>, data: &Value) -> Judged {
 /// The value of `key` (may be `null`); missing → Unknown.
 pub(crate) fn need<'a>(data: &'a Value, key: &str) -> Result<&'a Value, Unknown> {
     field(data, key).ok_or_else(|| Unknown(format!("key `{key}` is missing")))
+}
+
+/// A value shown as evidence: present and a scalar (text, number, boolean or `null`).
+pub(crate) fn scalar<'a>(data: &'a Value, key: &str) -> Result<&'a Value, Unknown> {
+    match need(data, key)? {
+        v @ (Value::Array(_) | Value::Object(_)) => Err(wrong(key, "a single value", v)),
+        v => Ok(v),
+    }
+}
+
+/// A list of texts (a single text may have collapsed from a one-element list).
+pub(crate) fn need_strings<'a>(data: &'a Value, key: &str) -> Result<Vec<&'a str>, Unknown> {
+    let mut out = Vec::new();
+    for v in need_list(data, key)? {
+        match v {
+            Value::String(s) => out.push(s.as_str()),
+            Value::Null => {}
+            other => return Err(wrong(key, "a list of texts", other)),
+        }
+    }
+    Ok(out)
 }
 
 fn wrong(key: &str, what: &str, v: &Value) -> Unknown {
@@ -390,5 +413,290 @@ pub(crate) mod testing {
     pub(crate) fn ps_date_days_ago(days: i64) -> String {
         let t = now() - time::Duration::days(days);
         format!("/Date({})/", t.unix_timestamp() * 1000)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Properties every judge must have, run over every check of the catalogue.
+
+    use super::samples::healthy;
+    use super::testing::*;
+    use crate::probes::catalogue::catalogue;
+    use crate::report::model::Status;
+    use serde_json::{Value, json};
+
+    /// Keys a check's judge deliberately does not read (context for operators only,
+    /// or read only by another check of the same probe).
+    fn unread(check: &str, key: &str) -> bool {
+        let shared: &[(&str, &[&str])] = &[
+            (
+                "host.context",
+                &[
+                    "version",
+                    "edition_id",
+                    "product_type",
+                    "os_arch",
+                    "clr_version",
+                    "part_of_domain",
+                    "last_boot_utc",
+                    "utc_now",
+                ],
+            ),
+            (
+                "os.supported_sku",
+                &[
+                    "version",
+                    "ubr",
+                    "edition_id",
+                    "ps_version",
+                    "clr_version",
+                    "is_admin",
+                    "user",
+                    "culture",
+                    "ui_culture",
+                    "part_of_domain",
+                    "domain_role",
+                    "last_boot_utc",
+                    "utc_now",
+                    "caption",
+                ],
+            ),
+            (
+                "mars.installed",
+                &[
+                    "cbengine_path",
+                    "file_version",
+                    "uninstall_display_name",
+                    "uninstall_key",
+                ],
+            ),
+            (
+                "mars.version",
+                &[
+                    "setup_key_present",
+                    "install_path",
+                    "cbengine_path",
+                    "cbengine_exists",
+                    "uninstall_display_name",
+                    "uninstall_key",
+                    "file_version",
+                    "uninstall_display_version",
+                ],
+            ),
+            (
+                "mars.service_running",
+                &[
+                    "name",
+                    "display_name",
+                    "start_value",
+                    "delayed_auto_start",
+                    "status",
+                    "path_name",
+                    "process_id",
+                ],
+            ),
+            ("mars.scratch_config", &["cbssb_volumes"]),
+            (
+                "mars.scratch_free_space",
+                &[
+                    "config_scratch",
+                    "provider_scratch",
+                    "paths_match",
+                    "is_unc",
+                    "exists",
+                    "attributes",
+                    "attributes_value",
+                    "cbssb_volumes",
+                ],
+            ),
+            ("av.exclusions_and_conflicts", &["scratch"]),
+            (
+                "sched.powershell_env",
+                &["ps_version", "expected_module_dir", "module_files"],
+            ),
+            (
+                "os.updates_recent",
+                &[
+                    "hotfix_without_date",
+                    "current_build",
+                    "display_version",
+                    "wu_history",
+                    "wu_history_error",
+                ],
+            ),
+            (
+                "time.clock_timezone",
+                &[
+                    "tz_display",
+                    "base_utc_offset_min",
+                    "current_utc_offset_min",
+                    "is_dst_now",
+                    "registry_tz_key",
+                    "w32time_start_mode",
+                    "w32tm_status",
+                ],
+            ),
+            ("mars.registration", &["subscription_id"]),
+            (
+                "azure.vm_detect",
+                &[
+                    "chassis_types",
+                    "hypervisor_present",
+                    "bios_manufacturer",
+                    "bios_version",
+                    "bios_serial",
+                    "uefi_esp_present",
+                ],
+            ),
+            (
+                "limit.azure_vm_system_state",
+                &[
+                    "chassis_types",
+                    "manufacturer",
+                    "model",
+                    "hypervisor_present",
+                    "bios_manufacturer",
+                    "bios_version",
+                    "bios_serial",
+                    "azure_guest_agent_services",
+                    "uefi_esp_present",
+                    "smbios_asset_tag",
+                ],
+            ),
+            (
+                "limit.restore_hardware",
+                &[
+                    "smbios_asset_tag",
+                    "chassis_types",
+                    "hypervisor_present",
+                    "bios_manufacturer",
+                    "bios_serial",
+                    "azure_guest_agent_services",
+                    "is_azure",
+                    "uefi_esp_present",
+                ],
+            ),
+            ("wsb.feature_installed", &["wbengine_service_present"]),
+            (
+                "acl.svi_system_full_control",
+                &["aces", "icacls_text", "path"],
+            ),
+            (
+                "wsb.cmdlets_available",
+                &["module_path", "import_error", "command_found"],
+            ),
+            (
+                "wsb.summary",
+                &[
+                    "next_backup_utc",
+                    "last_successful_target_path",
+                    "last_successful_target_label",
+                    "last_backup_utc",
+                    "last_backup_target",
+                ],
+            ),
+            ("wsb.backup_sets", &["wbadmin"]),
+            ("wsb.event_history", &["window_days"]),
+            ("vss.writers", &["writer_count", "stderr", "raw_head"]),
+            (
+                "vss.writer_timeout_events",
+                &["window_days", "timeout_8229_count"],
+            ),
+            ("vss.resource_pressure", &["top_ws", "free_mem_mb"]),
+            ("vss.shadow_storage", &["shadow_copies"]),
+            ("vss.volsnap_events", &["window_days"]),
+            ("efi.esp_lock", &["event_errors"]),
+            ("mars.cloudbackup_events", &["window_days"]),
+            ("mars.policy_and_jobs", &["files_policy_present"]),
+        ];
+        shared
+            .iter()
+            .any(|(c, keys)| *c == check && keys.contains(&key))
+    }
+
+    #[test]
+    fn healthy_evidence_passes_every_check() {
+        for c in catalogue() {
+            let v = judge(c.id, healthy(c.probe));
+            let want = if c.id == "offline.azure_powershell" {
+                Status::NotApplicable
+            } else {
+                Status::Pass
+            };
+            assert_eq!(v.status, want, "{}: {}", c.id, v.summary);
+            assert!(
+                !v.summary.is_empty() && !v.summary.contains('\n'),
+                "{}: one-line summary",
+                c.id
+            );
+            assert!(v.evidence.is_object(), "{}: evidence is an object", c.id);
+        }
+    }
+
+    #[test]
+    fn judge_never_passes_on_empty_or_foreign_data() {
+        for c in catalogue() {
+            for data in [
+                json!({}),
+                json!({"unexpected": 1}),
+                json!({"data": healthy(c.probe)}),
+            ] {
+                let v = judge(c.id, data.clone());
+                assert_ne!(v.status, Status::Pass, "{} passed on {data}", c.id);
+            }
+        }
+    }
+
+    #[test]
+    fn judge_never_passes_on_missing_keys() {
+        for c in catalogue() {
+            let sample = healthy(c.probe);
+            let Value::Object(map) = &sample else {
+                panic!("sample is an object")
+            };
+            for key in map.keys() {
+                if unread(c.id, key) {
+                    continue;
+                }
+                let mut d = sample.clone();
+                d.as_object_mut().expect("object").remove(key);
+                let v = judge(c.id, d);
+                assert_ne!(
+                    v.status,
+                    Status::Pass,
+                    "{} passed without `{key}`: {}",
+                    c.id,
+                    v.summary
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn judge_never_passes_on_wrongly_typed_values() {
+        // Replace each read value by a type no snippet emits for it.
+        let mut passed = Vec::new();
+        for c in catalogue() {
+            let sample = healthy(c.probe);
+            let Value::Object(map) = &sample else {
+                panic!("sample is an object")
+            };
+            for key in map.keys() {
+                if unread(c.id, key) {
+                    continue;
+                }
+                let mut d = sample.clone();
+                d[key] = match &map[key] {
+                    Value::Array(_) | Value::Object(_) => json!(true),
+                    _ => json!([{"bogus": [1, 2]}]),
+                };
+                let v = judge(c.id, d.clone());
+                if v.status == Status::Pass {
+                    passed.push(format!("{} passed with `{key}` = {}", c.id, d[key]));
+                }
+            }
+        }
+        assert!(passed.is_empty(), "{passed:#?}");
     }
 }

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Ctx, Judged, Unknown, Verdict, need, need_bool, need_objects, opt_str, opt_u64};
+use super::{Ctx, Judged, Unknown, Verdict, need_bool, need_objects, opt_str, opt_u64};
 use crate::report::model::Status;
 
 /// True when text holds a `host:port` token (locale-independent sign of a proxy in
@@ -46,7 +46,7 @@ pub(crate) fn endpoints(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let proxy = ie_proxy || pac || winhttp;
     let evidence = json!({"tested": targets.len(), "dns_failed": dns_failed, "tcp443_failed": tcp_failed,
                           "system_proxy": ie_proxy, "system_pac": pac, "winhttp_proxy": winhttp,
-                          "system_proxy_server": need(d, "system_proxy_server")?});
+                          "system_proxy_server": super::scalar(d, "system_proxy_server")?});
     if !dns_failed.is_empty() {
         return Ok(Verdict::new(
             Status::Fail,
@@ -102,7 +102,7 @@ pub(crate) fn tls12(_ctx: &Ctx<'_>, d: &Value) -> Judged {
         }
     }
     let evidence = json!({"schannel_enabled": enabled, "schannel_disabled_by_default": dbd, "dotnet_values_not_1": not_set,
-                          "schannel_client_key_present": need(d, "schannel_client_key_present")?});
+                          "schannel_client_key_present": super::opt_bool(d, "schannel_client_key_present")?});
     if enabled == Some(0) {
         return Ok(Verdict::new(
             Status::Fail,

@@ -13,8 +13,8 @@ use crate::report::model::Status;
 pub(crate) fn azure_vm(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let azure = need_bool(d, "is_azure")?;
     let tag = opt_str(d, "smbios_asset_tag")?;
-    let evidence = json!({"is_azure": azure, "smbios_asset_tag": tag, "manufacturer": need(d, "manufacturer")?,
-                          "model": need(d, "model")?, "azure_guest_agent_services": need(d, "azure_guest_agent_services")?});
+    let evidence = json!({"is_azure": azure, "smbios_asset_tag": tag, "manufacturer": super::scalar(d, "manufacturer")?,
+                          "model": super::scalar(d, "model")?, "azure_guest_agent_services": need_objects(d, "azure_guest_agent_services")?});
     Ok(if azure {
         Verdict::new(
             Status::Warn,
@@ -58,7 +58,7 @@ pub(crate) fn restore_hardware(_ctx: &Ctx<'_>, d: &Value) -> Judged {
         Some(false) => "BIOS",
         None => "unknown firmware",
     };
-    let evidence = json!({"manufacturer": manufacturer, "model": model, "bios_version": need(d, "bios_version")?,
+    let evidence = json!({"manufacturer": manufacturer, "model": model, "bios_version": super::scalar(d, "bios_version")?,
                           "firmware": firmware});
     Ok(Verdict::new(
         Status::Pass,
@@ -175,7 +175,7 @@ pub(crate) fn esp_lock(ctx: &Ctx<'_>, d: &Value) -> Judged {
         .filter_map(|t| super::super::value::field(t, "display_name").and_then(as_str))
         .collect();
     let evidence = json!({"firmware_type": firmware, "esp_partitions": esp.len(), "lock_events_recent": recent,
-                          "lock_events_older": older, "third_party_running": names, "secure_boot": need(d, "secure_boot")?});
+                          "lock_events_older": older, "third_party_running": names, "secure_boot": super::scalar(d, "secure_boot")?});
     if esp.is_empty() && !uefi {
         return Ok(Verdict::new(
             Status::NotApplicable,

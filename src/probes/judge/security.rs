@@ -27,7 +27,7 @@ pub(crate) fn av(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let install = opt_str(d, "install_path")?;
     let prefs = need(d, "defender_preferences")?;
     let status = need(d, "defender_status")?;
-    let expected = need_list(d, "expected_exclusions")?;
+    let expected = super::need_strings(d, "expected_exclusions")?;
     let services = need_objects(d, "third_party_services")?;
     let mut security = Vec::new();
     let mut backup = Vec::new();
@@ -44,6 +44,11 @@ pub(crate) fn av(_ctx: &Ctx<'_>, d: &Value) -> Judged {
             Some("backup") => backup.push(name),
             _ => security.push(name),
         }
+    }
+    if !(status.is_null() || status.is_object()) || !(prefs.is_null() || prefs.is_object()) {
+        return Err(Unknown(
+            "Defender preferences and status should be objects or null".into(),
+        ));
     }
     let defender_active = if status.is_object() {
         need_bool(status, "am_service_enabled")? && need_bool(status, "realtime_enabled")?
@@ -77,7 +82,7 @@ pub(crate) fn av(_ctx: &Ctx<'_>, d: &Value) -> Judged {
             {
                 unreadable = Some("Defender hides its exclusions from this account".to_string());
             } else {
-                for want in expected.iter().filter_map(|v| as_str(v)) {
+                for want in expected.iter().copied() {
                     if want.eq_ignore_ascii_case("cbengine.exe") {
                         if !procs
                             .iter()
@@ -135,7 +140,7 @@ pub(crate) fn svi_acl(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let full = opt_bool(d, "system_full_control")?;
     let deny = opt_bool(d, "system_deny")?;
     let evidence = json!({"path": path, "exists": exists, "readable": readable, "system_full_control": full,
-                          "system_deny": deny, "owner_sid": need(d, "owner_sid")?, "read_error": need(d, "read_error")?});
+                          "system_deny": deny, "owner_sid": super::scalar(d, "owner_sid")?, "read_error": super::scalar(d, "read_error")?});
     if readable == Some(false) {
         let why = opt_str(d, "read_error")?.unwrap_or("access denied");
         return Err(Unknown(format!("cannot read the ACL of {path}: {why}")));

@@ -227,10 +227,7 @@ pub(crate) fn resource_pressure(ctx: &Ctx<'_>, d: &Value) -> Judged {
             );
         }
     }
-    let procs: Vec<&str> = need_list(d, "backup_processes_running")?
-        .into_iter()
-        .filter_map(as_str)
-        .collect();
+    let procs = super::need_strings(d, "backup_processes_running")?;
     let s = ctx.settings;
     let mut notes = Vec::new();
     if free_pct < s.mem_free_pct_fail || free_mb.is_some_and(|m| m < 100.0) {
@@ -247,7 +244,7 @@ pub(crate) fn resource_pressure(ctx: &Ctx<'_>, d: &Value) -> Judged {
         notes.push(format!("disks busy: {}", busy_disks.join(", ")));
     }
     let evidence = json!({"free_mem_pct": free_pct, "free_mem_mb": free_mb, "cpu_avg_pct": (cpu * 10.0).round() / 10.0,
-                          "busy_disks": busy_disks, "backup_processes_running": procs, "total_mem_mb": need(d, "total_mem_mb")?});
+                          "busy_disks": busy_disks, "backup_processes_running": procs, "total_mem_mb": opt_f64(d, "total_mem_mb")?});
     // One scan is a snapshot: at most a warning.
     Ok(if notes.is_empty() {
         Verdict::new(

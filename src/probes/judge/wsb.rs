@@ -18,7 +18,7 @@ pub(crate) fn feature(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let installed = opt_bool(d, "installed")?;
     let state = opt_str(d, "install_state")?;
     let evidence = json!({"method": method, "installed": installed, "install_state": state,
-                          "wbadmin_exists": need(d, "wbadmin_exists")?, "module_available": need(d, "module_available")?});
+                          "wbadmin_exists": opt_bool(d, "wbadmin_exists")?, "module_available": opt_bool(d, "module_available")?});
     if method.is_none() {
         return Err(Unknown(
             "neither Get-WindowsFeature nor Get-WindowsOptionalFeature exists on this host".into(),
@@ -57,7 +57,7 @@ pub(crate) fn cmdlets(_ctx: &Ctx<'_>, d: &Value) -> Judged {
     let err_id = opt_str(d, "invoke_error_id")?;
     let running = opt_str(d, "current_job_state")?;
     let evidence = json!({"module_listed": listed, "invoke_ok": ok, "invoke_error_id": err_id, "current_job_state": running,
-                          "invoke_error": need(d, "invoke_error")?});
+                          "invoke_error": super::scalar(d, "invoke_error")?});
     if ok == Some(true) {
         let busy = running.is_some_and(|s| s.eq_ignore_ascii_case("Running"));
         return Ok(Verdict::new(
@@ -98,6 +98,9 @@ pub(crate) fn last_job(ctx: &Ctx<'_>, d: &Value) -> Judged {
         ));
     }
     let current = need(d, "current")?;
+    if !(current.is_null() || current.is_object()) {
+        return Err(Unknown("`current` should be a job object or null".into()));
+    }
     let running = current.is_object()
         && opt_str(current, "job_state")?.is_some_and(|s| s.eq_ignore_ascii_case("Running"));
     let mut newest: Option<Job<'_>> = None;
@@ -182,7 +185,7 @@ pub(crate) fn summary(ctx: &Ctx<'_>, d: &Value) -> Judged {
     let busy = op.is_some_and(|o| !o.eq_ignore_ascii_case("NoOperationInProgress"));
     let evidence = json!({"last_result_hr": hr.map(hex), "last_result_detailed_hr": detailed.map(hex),
                           "last_successful_utc": last_ok.map(|t| t.to_string()), "current_operation_status": op,
-                          "detailed_message": need(d, "detailed_message")?, "number_of_versions": need(d, "number_of_versions")?});
+                          "detailed_message": super::scalar(d, "detailed_message")?, "number_of_versions": opt_u64(d, "number_of_versions")?});
     let note = if busy {
         " (a backup is running now)"
     } else {
