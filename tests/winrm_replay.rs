@@ -783,7 +783,10 @@ async fn deeply_nested_answer_hits_the_xml_depth_cap() {
 #[tokio::test]
 async fn a_delete_that_never_returns_counts_as_a_leaked_shell() {
     let mut script = load("test_winrs_standard.yml");
-    let at = script.iter().position(|c| c.action == "Delete").expect("delete");
+    let at = script
+        .iter()
+        .position(|c| c.action == "Delete")
+        .expect("delete");
     script[at].hang = true;
     let server = serve(script).await;
     let mut session = client()
