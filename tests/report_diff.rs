@@ -108,7 +108,7 @@ fn diff_sorts_every_kind_of_change() {
     for want in [
         "got worse",
         "New failures (1):",
-        "Newly unreachable hosts (1):",
+        "Hosts newly not scanned (1):",
         "  e  absent -> unreachable: connection refused",
         "Fixed (1):",
         "Recovered hosts (1):",

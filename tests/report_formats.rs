@@ -494,3 +494,54 @@ fn html_cuts_over_long_evidence_and_points_to_the_json() {
         "A".repeat(3_992)
     )));
 }
+
+#[test]
+fn every_writer_handles_an_empty_fleet() {
+    let mut report = sample::fixed_report();
+    report.hosts.clear();
+    report.meta.selected_checks.clear();
+    let mut csv = Vec::new();
+    report::csv::write(&report, &mut csv).unwrap();
+    assert_eq!(
+        csv.iter().filter(|b| **b == b'\n').count(),
+        1,
+        "header only"
+    );
+    let mut html = Vec::new();
+    report::html::write(&report, &mut html).unwrap();
+    assert!(String::from_utf8(html).unwrap().contains("<b>n/a</b>ready"));
+    let mut xml = Vec::new();
+    report::junit::write(&report, &mut xml).unwrap();
+    let (root, suites) = parse_junit(&String::from_utf8(xml).unwrap());
+    assert_eq!((count(&root, "tests"), suites.len()), (0, 0));
+    assert!(report::terminal::summary(&report, false).contains("0 hosts"));
+    let mut json = Vec::new();
+    report::json::write(&report, &mut json).unwrap();
+    assert_eq!(
+        report::json::from_slice(&json, std::path::Path::new("e.json")).unwrap(),
+        report
+    );
+}
+
+#[test]
+fn junit_marks_a_host_skipped_by_an_interrupted_run_as_skipped() {
+    let mut report = sample::fixed_report();
+    report.meta.interrupted = true;
+    report.hosts[5].outcome = fleetscan::report::Outcome::Skipped;
+    report.hosts[5].checks.clear();
+    let mut xml = Vec::new();
+    report::junit::write(&report, &mut xml).unwrap();
+    let (_, suites) = parse_junit(&String::from_utf8(xml).unwrap());
+    let suite = &suites[5];
+    assert_eq!(suite.cases.len(), 1);
+    assert_eq!(
+        (suite.cases[0].0.as_str(), suite.cases[0].2.clone()),
+        ("scan", vec!["skipped".to_owned()])
+    );
+    assert_eq!(
+        (count(&suite.attrs, "tests"), count(&suite.attrs, "skipped")),
+        (1, 1)
+    );
+    let text = report::terminal::summary(&report, false);
+    assert!(text.contains("interrupted"), "{text}");
+}

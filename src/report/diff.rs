@@ -60,7 +60,8 @@ pub struct Diff {
     pub new_failures: Vec<CheckChange>,
     /// (host, check) pairs that failed before and pass (or warn, or no longer apply) now.
     pub fixed: Vec<CheckChange>,
-    /// Hosts that could not be scanned now but could before (or are new).
+    /// Hosts that could not be scanned now ([`Outcome::is_failure`]: unreachable,
+    /// auth failed, timeout, protocol error, skipped) but could before (or are new).
     pub newly_unreachable: Vec<HostChange>,
     /// Hosts that could not be scanned before and were scanned now.
     pub recovered: Vec<HostChange>,
@@ -237,7 +238,7 @@ impl Diff {
             Ok(())
         };
         checks(out, "New failures", &self.new_failures)?;
-        hosts(out, "Newly unreachable hosts", &self.newly_unreachable)?;
+        hosts(out, "Hosts newly not scanned", &self.newly_unreachable)?;
         checks(out, "Fixed", &self.fixed)?;
         hosts(out, "Recovered hosts", &self.recovered)?;
         names(out, "Hosts added", &self.hosts_added)?;

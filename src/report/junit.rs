@@ -8,7 +8,8 @@
 //! - A host that could not be scanned gets a `scan` testcase with `<error>`, so a
 //!   dashboard cannot hide unreachable hosts (Ansible's junit callback does;
 //!   ansible/ansible#63962). A timed-out host keeps its check testcases as well.
-//!   A skipped host (interrupted run) gets a skipped `scan` testcase.
+//!   A host skipped because the run was interrupted gets a skipped `scan`
+//!   testcase instead; one skipped for another reason is an error like the rest.
 //!
 //! `classname` is the host name and `name` the check id, so a CI server keys each
 //! result's history by host and check. Text is escaped and characters XML 1.0
@@ -37,6 +38,27 @@ fn body(text: &str) -> Xml<'_> {
     }
 }
 
+/// The `scan` testcase a host that was not scanned gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HostCase {
+    /// Could not be scanned: `<error>`.
+    Error,
+    /// Not attempted because the run was interrupted: `<skipped>`.
+    Skipped,
+}
+
+impl HostCase {
+    fn of(host: &HostReport, interrupted: bool) -> Option<HostCase> {
+        if host.outcome == Outcome::Skipped && interrupted {
+            Some(HostCase::Skipped)
+        } else if host.outcome.is_failure() {
+            Some(HostCase::Error)
+        } else {
+            None
+        }
+    }
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 struct Counts {
     tests: usize,
@@ -46,7 +68,7 @@ struct Counts {
 }
 
 impl Counts {
-    fn of(host: &HostReport) -> Counts {
+    fn of(host: &HostReport, interrupted: bool) -> Counts {
         let mut c = Counts {
             tests: host.checks.len(),
             ..Counts::default()
@@ -58,12 +80,16 @@ impl Counts {
                 _ => {}
             }
         }
-        if host.outcome.is_failure() {
-            c.tests += 1;
-            c.errors += 1;
-        } else if host.outcome == Outcome::Skipped {
-            c.tests += 1;
-            c.skipped += 1;
+        match HostCase::of(host, interrupted) {
+            Some(HostCase::Error) => {
+                c.tests += 1;
+                c.errors += 1;
+            }
+            Some(HostCase::Skipped) => {
+                c.tests += 1;
+                c.skipped += 1;
+            }
+            None => {}
         }
         c
     }
@@ -96,7 +122,12 @@ pub fn write(report: &FleetReport, mut out: impl Write) -> Result<(), ReportErro
 }
 
 fn write_inner(report: &FleetReport, out: &mut impl Write) -> std::io::Result<()> {
-    let counts: Vec<Counts> = report.hosts.iter().map(Counts::of).collect();
+    let interrupted = report.meta.interrupted;
+    let counts: Vec<Counts> = report
+        .hosts
+        .iter()
+        .map(|h| Counts::of(h, interrupted))
+        .collect();
     let total = counts.iter().fold(Counts::default(), |a, c| a.add(*c));
     let elapsed = (report.meta.finished - report.meta.started)
         .as_seconds_f64()
@@ -139,8 +170,8 @@ fn write_inner(report: &FleetReport, out: &mut impl Write) -> std::io::Result<()
             )?;
         }
         writeln!(out, "    </properties>")?;
-        if host.outcome.is_failure() || host.outcome == Outcome::Skipped {
-            write_host_case(out, host)?;
+        if let Some(case) = HostCase::of(host, interrupted) {
+            write_host_case(out, host, case)?;
         }
         for check in &host.checks {
             write_check_case(out, host, check)?;
@@ -151,7 +182,7 @@ fn write_inner(report: &FleetReport, out: &mut impl Write) -> std::io::Result<()
     out.flush()
 }
 
-fn write_host_case(out: &mut impl Write, host: &HostReport) -> std::io::Result<()> {
+fn write_host_case(out: &mut impl Write, host: &HostReport, case: HostCase) -> std::io::Result<()> {
     let error = host.error.as_deref().unwrap_or("");
     let message = format!("{}: {error}", host.outcome);
     writeln!(
@@ -159,7 +190,7 @@ fn write_host_case(out: &mut impl Write, host: &HostReport) -> std::io::Result<(
         r#"    <testcase name="scan" classname="{}">"#,
         attr(&host.name)
     )?;
-    if host.outcome == Outcome::Skipped {
+    if case == HostCase::Skipped {
         writeln!(
             out,
             r#"      <skipped message="not scanned: {}"/>"#,
