@@ -545,3 +545,18 @@ fn junit_marks_a_host_skipped_by_an_interrupted_run_as_skipped() {
     let text = report::terminal::summary(&report, false);
     assert!(text.contains("interrupted"), "{text}");
 }
+
+#[test]
+fn html_and_summary_list_expired_waivers() {
+    let report = sample::fixed_report_with_expired_waiver();
+    let mut out = Vec::new();
+    report::html::write(&report, &mut out).unwrap();
+    let html = String::from_utf8(out).unwrap();
+    assert!(html.contains("Expired waivers, no longer applied (1)"));
+    assert!(html.contains("<code>web* &lt;svc.*&gt; 2026-01-31 (waivers.yaml:7)</code>"));
+    let text = report::terminal::summary(&report, false);
+    assert!(
+        text.contains("Expired waivers (no longer applied):\n  web* <svc.*> 2026-01-31"),
+        "{text}"
+    );
+}

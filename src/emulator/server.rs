@@ -4,6 +4,7 @@
 //! on the wire, and the dispatch of each SOAP request to the host's WinRS state.
 
 use std::convert::Infallible;
+use std::future::Future as _;
 use std::net::{IpAddr, SocketAddr};
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -196,6 +197,9 @@ fn lock(conn: &Mutex<ConnState>) -> MutexGuard<'_, ConnState> {
 pub(crate) struct Body {
     data: Option<Bytes>,
     fail_after: bool,
+    /// With `fail_after`: the cut comes after this pause, so the head and the
+    /// first part reach the wire first (hyper flushes while the body is pending).
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
 }
 
 impl Body {
@@ -203,6 +207,7 @@ impl Body {
         Body {
             data: Some(data.into()),
             fail_after: false,
+            pause: None,
         }
     }
 
@@ -210,6 +215,7 @@ impl Body {
         Body {
             data: None,
             fail_after: false,
+            pause: None,
         }
     }
 }
@@ -220,7 +226,7 @@ impl hyper::body::Body for Body {
 
     fn poll_frame(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
+        cx: &mut Context<'_>,
     ) -> TaskPoll<Option<Result<Frame<Bytes>, std::io::Error>>> {
         let this = self.get_mut();
         if let Some(d) = this.data.take()
@@ -229,6 +235,12 @@ impl hyper::body::Body for Body {
             return TaskPoll::Ready(Some(Ok(Frame::data(d))));
         }
         if this.fail_after {
+            if let Some(pause) = this.pause.as_mut() {
+                if pause.as_mut().poll(cx).is_pending() {
+                    return TaskPoll::Pending;
+                }
+                this.pause = None;
+            }
             this.fail_after = false;
             return TaskPoll::Ready(Some(Err(std::io::Error::other(
                 "emulated reset mid-response",
@@ -453,6 +465,7 @@ async fn handle(
         Body {
             data: Some(Bytes::from(half)),
             fail_after: true,
+            pause: Some(Box::pin(tokio::time::sleep(Duration::from_millis(50)))),
         }
     } else {
         Body::full(payload)

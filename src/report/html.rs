@@ -279,7 +279,20 @@ impl<'a> Page<'a> {
             outcomes.join(", "),
             statuses.join(", "),
             s.waived
-        )
+        )?;
+        let expired = &self.report.meta.expired_waivers;
+        if !expired.is_empty() {
+            write!(
+                out,
+                "<p class=bad>Expired waivers, no longer applied ({}):</p><ul>",
+                expired.len()
+            )?;
+            for waiver in expired {
+                write!(out, "<li><code>{}</code>", Html(waiver))?;
+            }
+            writeln!(out, "</ul>")?;
+        }
+        Ok(())
     }
 
     fn matrix(&self, out: &mut impl Write) -> std::io::Result<()> {

@@ -104,6 +104,16 @@ fn meta(scan_id: &str, selected: &[&str]) -> ScanMeta {
     }
 }
 
+/// [`fixed_report`] with one expired waiver listed, for the writers that show them.
+pub fn fixed_report_with_expired_waiver() -> FleetReport {
+    let mut report = fixed_report();
+    report
+        .meta
+        .expired_waivers
+        .push("web* <svc.*> 2026-01-31 (waivers.yaml:7)".to_owned());
+    report
+}
+
 /// A small report with every outcome, every status, a waiver, hostile text from
 /// the remote side (formula injection, markup, control characters) and an
 /// evidence value longer than a spreadsheet cell.

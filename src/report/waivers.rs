@@ -267,6 +267,11 @@ impl Waivers {
         &self.entries
     }
 
+    /// The file the waivers came from.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// Marks every failing or warning check of `report` that an active waiver
     /// matches (the first matching waiver in file order wins) and lists the
     /// expired waivers in `report.meta.expired_waivers`. Statuses are unchanged.
