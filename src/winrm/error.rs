@@ -342,7 +342,16 @@ impl WinrmError {
             | WinrmError::ConnectTimeout { .. }
             | WinrmError::Connect { .. }
             | WinrmError::Tls { .. }
-            | WinrmError::ConnectionLost { .. } => FailureClass::Unreachable,
+            | WinrmError::ConnectionLost {
+                before_response: true,
+                ..
+            } => FailureClass::Unreachable,
+            // The host answered and then dropped the connection mid-response: it
+            // was reached, so this is a protocol failure, not an unreachable host.
+            WinrmError::ConnectionLost {
+                before_response: false,
+                ..
+            } => FailureClass::Protocol,
             WinrmError::InsecureBasic { .. }
             | WinrmError::CredentialsRejected { .. }
             | WinrmError::AuthMethodRefused { .. }
