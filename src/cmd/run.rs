@@ -120,8 +120,9 @@ fn csv_records(records: &[CommandRecord]) -> anyhow::Result<String> {
             r.outcome.as_str(),
             exit.as_str(),
             r.error.as_deref().unwrap_or(""),
-            r.stdout.as_str(),
-            r.stderr.as_str(),
+            // One record a line where possible: drop the final line break.
+            r.stdout.trim_end_matches(['\r', '\n']),
+            r.stderr.trim_end_matches(['\r', '\n']),
             &r.duration_ms.to_string(),
         ];
         // Remote output is hostile to spreadsheets too: neutralise formulas.
