@@ -333,6 +333,11 @@ impl HostState {
         short.chars().take(15).collect::<String>().to_uppercase()
     }
 
+    /// Whether console tools and display names speak German (culture de-*).
+    pub(crate) fn german(&self) -> bool {
+        self.account.culture.starts_with("de")
+    }
+
     /// The scenario the host was built from.
     pub fn scenario(&self) -> Scenario {
         self.scenario
@@ -894,6 +899,9 @@ fn apply(h: &mut HostState, scenario: Scenario, rng: &mut fastrand::Rng) {
         Scenario::NotAdmin => {
             h.account.is_admin = false;
             h.vssadmin_error = Some(VssadminError::NotElevated);
+        }
+        Scenario::GermanLocale => {
+            h.account.culture = "de-DE";
         }
     }
 }

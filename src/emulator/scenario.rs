@@ -46,11 +46,14 @@ pub enum Scenario {
     ServerCore,
     /// The account is not elevated (UAC-filtered local account or not an administrator).
     NotAdmin,
+    /// A German (de-DE) installation: console tools and display names are localized,
+    /// nothing is wrong. Text parsers must not misjudge it.
+    GermanLocale,
 }
 
 impl Scenario {
     /// Every scenario, healthy first.
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::Healthy,
         Scenario::WsbMissing,
         Scenario::VssDisabled,
@@ -69,6 +72,7 @@ impl Scenario {
         Scenario::ClockSkew,
         Scenario::ServerCore,
         Scenario::NotAdmin,
+        Scenario::GermanLocale,
     ];
 
     /// The snake_case name used on the command line and in inventories.
@@ -92,6 +96,7 @@ impl Scenario {
             Scenario::ClockSkew => "clock_skew",
             Scenario::ServerCore => "server_core",
             Scenario::NotAdmin => "not_admin",
+            Scenario::GermanLocale => "german_locale",
         }
     }
 
@@ -116,6 +121,7 @@ impl Scenario {
             Scenario::ClockSkew => "clock several minutes off, no time source",
             Scenario::ServerCore => "Server Core installation",
             Scenario::NotAdmin => "scan account is not elevated",
+            Scenario::GermanLocale => "German (de-DE) installation, everything passing",
         }
     }
 

@@ -225,6 +225,16 @@ pub enum InventoryError {
         /// The term that matched nothing.
         term: String,
     },
+    /// A term names a group that exists but holds no hosts.
+    #[error(
+        "--limit '{pattern}': group '{group}' has no hosts in the inventory; add hosts to it or drop it from the pattern"
+    )]
+    LimitEmptyGroup {
+        /// The whole pattern.
+        pattern: String,
+        /// The empty group.
+        group: String,
+    },
     /// The pattern as a whole selects nothing (e.g. an empty intersection).
     #[error(
         "--limit '{pattern}' selects no hosts; loosen the intersection (:&) or exclusion (:!) terms"

@@ -51,6 +51,12 @@ pub(crate) fn select(
     for (op, term) in &ordered {
         let hits = matches(targets, groups, term, pattern)?;
         if hits.is_empty() {
+            if let Some(group) = groups.iter().find(|g| g.eq_ignore_ascii_case(term)) {
+                return Err(InventoryError::LimitEmptyGroup {
+                    pattern: pattern.to_owned(),
+                    group: group.clone(),
+                });
+            }
             return Err(InventoryError::LimitNoMatch {
                 pattern: pattern.to_owned(),
                 term: term.clone(),
@@ -376,7 +382,11 @@ mod tests {
     fn term_matching_nothing_is_named() {
         let err = names("web:webz").unwrap_err().to_string();
         assert!(err.contains("'webz' matches no host or group"), "{err}");
-        assert!(names("empty").is_err());
+        let err = names("web:&empty").unwrap_err();
+        assert!(
+            matches!(&err, InventoryError::LimitEmptyGroup { group, .. } if group == "empty"),
+            "{err}"
+        );
         assert!(names("prod:!nosuch").is_err());
     }
 

@@ -8,6 +8,8 @@ use time::{Date, Month, OffsetDateTime, Time, UtcOffset};
 pub(crate) const TZ_ID: &str = "W. Europe Standard Time";
 /// Its display name.
 pub(crate) const TZ_DISPLAY: &str = "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna";
+/// Its display name on a German installation.
+pub(crate) const TZ_DISPLAY_DE: &str = "(UTC+01:00) Amsterdam, Berlin, Bern, Rom, Stockholm, Wien";
 /// Its base offset from UTC in minutes.
 pub(crate) const TZ_BASE_MIN: i32 = 60;
 

@@ -11,8 +11,8 @@ use time::Duration;
 
 use super::Ctx;
 use super::clock::{
-    TZ_BASE_MIN, TZ_DISPLAY, TZ_ID, invariant, is_dst, iso_utc, local_midnight_days_ago, micros,
-    offset_min, wsb_log_stamp, wsb_version_id,
+    TZ_BASE_MIN, TZ_DISPLAY, TZ_DISPLAY_DE, TZ_ID, invariant, is_dst, iso_utc,
+    local_midnight_days_ago, micros, offset_min, wsb_log_stamp, wsb_version_id,
 };
 use super::events::{
     Filter, HR_ACCESS_DENIED, HR_ESP_LOCK, LOG_APPLICATION, LOG_CLOUDBACKUP, LOG_SYSTEM, LOG_WSB,
@@ -262,7 +262,6 @@ fn endpoints(h: &HostState) -> J {
         ("www.msftncsi.com", &["23.48.201.7", "23.48.201.17"]),
         ("go.microsoft.com", &["23.40.100.173"]),
     ];
-    let _ = h;
     let rows = targets
         .iter()
         .map(|(host, ips)| {
@@ -280,7 +279,7 @@ fn endpoints(h: &HostState) -> J {
         "system_proxy_enable" => 0,
         "system_proxy_server" => J::Null,
         "system_autoconfig_url" => J::Null,
-        "winhttp_proxy_text" => text::netsh_winhttp_proxy(),
+        "winhttp_proxy_text" => text::netsh_winhttp_proxy(h),
     }
 }
 
@@ -667,7 +666,7 @@ fn clock(ctx: &Ctx<'_>) -> J {
     obj! {
         "utc_now" => iso_utc(ctx.now),
         "tz_id" => TZ_ID,
-        "tz_display" => TZ_DISPLAY,
+        "tz_display" => if h.german() { TZ_DISPLAY_DE } else { TZ_DISPLAY },
         "base_utc_offset_min" => TZ_BASE_MIN,
         "current_utc_offset_min" => offset_min(ctx.now),
         "supports_dst" => true,

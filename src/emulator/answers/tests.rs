@@ -587,6 +587,15 @@ fn each_scenario_changes_only_the_evidence_it_is_about() {
         ),
         (Scenario::ServerCore, &["host.context"]),
         (
+            Scenario::GermanLocale,
+            &[
+                "host.context",
+                "net.mars_endpoints",
+                "time.clock_timezone",
+                "vss.writers",
+            ],
+        ),
+        (
             Scenario::NotAdmin,
             &[
                 "host.context",
@@ -694,5 +703,40 @@ fn cmd_commands_answer_like_cmd() {
     assert_eq!(
         bad.stderr,
         "'frobnicate' is not recognized as an internal or external command,\r\noperable program or batch file.\r\n"
+    );
+}
+
+#[test]
+fn german_locale_localizes_console_text_but_keeps_parseable_tokens() {
+    let s = Scenario::GermanLocale;
+    let ctx = data(s, "host.context");
+    assert_eq!(ctx["culture"], "de-DE");
+    assert_eq!(ctx["ui_culture"], "de-DE");
+    let w = data(s, "vss.writers");
+    assert_eq!(w["exit_code"], 0);
+    assert_eq!(w["writer_count"], 10);
+    let writers = w["writers"].as_array().unwrap();
+    assert!(writers.iter().all(|w| w["state"] == 1
+        && w["last_error"] == "Kein Fehler"
+        && w["state_text"] == "Stabil"));
+    assert!(
+        w["raw_head"]
+            .as_str()
+            .unwrap()
+            .contains("Verfassername: \u{27}")
+    );
+    let t = data(s, "time.clock_timezone");
+    assert!(
+        t["w32tm_status"]
+            .as_str()
+            .unwrap()
+            .starts_with("Sprungindikator: 0")
+    );
+    assert_eq!(t["tz_id"], "W. Europe Standard Time");
+    assert!(
+        data(s, "net.mars_endpoints")["winhttp_proxy_text"]
+            .as_str()
+            .unwrap()
+            .contains("Direkter Zugriff")
     );
 }

@@ -303,31 +303,63 @@ fn xml_escape(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// `vssadmin list writers`: (exit code, stdout).
+/// `vssadmin list writers`: (exit code, stdout). German hosts print German labels
+/// but keep the quoted writer name, the `{GUID}`s and the `[n]` state number.
 pub(crate) fn vssadmin_list_writers(host: &HostState) -> (i32, String) {
-    let mut s = String::from(
-        "vssadmin 1.1 - Volume Shadow Copy Service administrative command-line tool\r\n(C) Copyright 2001-2013 Microsoft Corp.\r\n\r\n",
-    );
-    match host.vssadmin_error {
-        Some(VssadminError::NotElevated) => {
+    let de = host.german();
+    let mut s = String::from(if de {
+        "vssadmin 1.1 - Verwaltungsbefehlszeilenprogramm des Volumeschattenkopie-Dienstes\r\n(C) Copyright 2001-2013 Microsoft Corp.\r\n\r\n"
+    } else {
+        "vssadmin 1.1 - Volume Shadow Copy Service administrative command-line tool\r\n(C) Copyright 2001-2013 Microsoft Corp.\r\n\r\n"
+    });
+    match (host.vssadmin_error, de) {
+        (Some(VssadminError::NotElevated), false) => {
             s.push_str("Error: You don't have the correct permissions to run this command.  Please run this utility\r\nfrom a command window that has elevated administrator privileges.\r\n");
             return (2, s);
         }
-        Some(VssadminError::ServiceDisabled) => {
+        (Some(VssadminError::NotElevated), true) => {
+            s.push_str("Fehler: Sie haben nicht die erforderlichen Berechtigungen, um diesen Befehl auszuf?hren.\r\n");
+            return (2, s);
+        }
+        (Some(VssadminError::ServiceDisabled), false) => {
             s.push_str("Error: The service cannot be started, either because it is disabled or because it has no enabled devices associated with it.\r\n");
             return (2, s);
         }
-        None => {}
+        (Some(VssadminError::ServiceDisabled), true) => {
+            s.push_str("Fehler: Der Dienst kann nicht gestartet werden, da er deaktiviert ist oder nicht mit aktivierten Ger?ten verbunden ist.\r\n");
+            return (2, s);
+        }
+        (None, _) => {}
     }
+    let (name, id, inst, state, last) = if de {
+        (
+            "Verfassername",
+            "Verfasserkennung",
+            "Verfasserinstanzkennung",
+            "Status",
+            "Letzter Fehler",
+        )
+    } else {
+        (
+            "Writer name",
+            "Writer Id",
+            "Writer Instance Id",
+            "State",
+            "Last error",
+        )
+    };
     for w in &host.writers {
+        let (state_text, last_error) = if de {
+            (writer_state_text_de(w.state), last_error_de(w.last_error))
+        } else {
+            (writer_state_text(w.state), w.last_error)
+        };
         s.push_str(&format!(
-            "Writer name: '{}'\r\n   Writer Id: {{{}}}\r\n   Writer Instance Id: {{{}}}\r\n   State: [{}] {}\r\n   Last error: {}\r\n\r\n",
+            "{name}: '{}'\r\n   {id}: {{{}}}\r\n   {inst}: {{{}}}\r\n   {state}: [{}] {state_text}\r\n   {last}: {last_error}\r\n\r\n",
             w.name,
             w.id,
             host.guid(&format!("writer-{}", w.name)),
             w.state,
-            writer_state_text(w.state),
-            w.last_error
         ));
     }
     (0, s)
@@ -355,10 +387,29 @@ pub(crate) fn writer_state_text(state: u8) -> &'static str {
     }
 }
 
+/// German state texts (only the common ones differ in the model).
+fn writer_state_text_de(state: u8) -> &'static str {
+    match state {
+        1 => "Stabil",
+        9 => "Fehler beim Fixieren",
+        _ => "Unbekannt",
+    }
+}
+
+fn last_error_de(e: &str) -> &str {
+    match e {
+        "No error" => "Kein Fehler",
+        "Timed out" => "Zeitlimit",
+        other => other,
+    }
+}
+
 /// `w32tm /query /source` (trimmed).
 pub(crate) fn w32tm_source(host: &HostState) -> String {
     if host.clock.synced {
         format!("DC01.{}", host.account.domain_dns)
+    } else if host.german() {
+        "Lokale CMOS-Uhr".to_owned()
     } else {
         "Local CMOS Clock".to_owned()
     }
@@ -367,22 +418,88 @@ pub(crate) fn w32tm_source(host: &HostState) -> String {
 /// `w32tm /query /status` (trimmed); `now` is the host clock.
 pub(crate) fn w32tm_status(host: &HostState, now: time::OffsetDateTime) -> String {
     let [a, b, _, _] = host.platform.ipv4;
-    let last = en_us(now - host.clock.last_sync_age);
-    if host.clock.synced {
-        format!(
-            "Leap Indicator: 0(no warning)\r\nStratum: 3 (secondary reference - syncd by (S)NTP)\r\nPrecision: -23 (119.209ns per tick)\r\nRoot Delay: 0.0009766s\r\nRoot Dispersion: 7.8201584s\r\nReferenceId: 0x{a:02X}{b:02X}0105 (source IP:  {a}.{b}.1.5)\r\nLast Successful Sync Time: {last}\r\nSource: {}\r\nPoll Interval: 10 (1024s)",
-            w32tm_source(host)
-        )
+    let last = if host.german() {
+        super::clock::invariant(now - host.clock.last_sync_age)
     } else {
-        format!(
-            "Leap Indicator: 3(not synchronized)\r\nStratum: 0 (unspecified)\r\nPrecision: -23 (119.209ns per tick)\r\nRoot Delay: 0.0000000s\r\nRoot Dispersion: 0.0000000s\r\nReferenceId: 0x00000000 (unspecified)\r\nLast Successful Sync Time: {last}\r\nSource: Local CMOS Clock\r\nPoll Interval: 10 (1024s)"
-        )
-    }
+        en_us(now - host.clock.last_sync_age)
+    };
+    let source = w32tm_source(host);
+    let (leap, stratum, reference) = match (host.clock.synced, host.german()) {
+        (true, false) => (
+            "0(no warning)",
+            "3 (secondary reference - syncd by (S)NTP)",
+            format!("0x{a:02X}{b:02X}0105 (source IP:  {a}.{b}.1.5)"),
+        ),
+        (true, true) => (
+            "0(keine Warnung)",
+            "3 (Sekund?rreferenz - synchr. ?ber (S)NTP)",
+            format!("0x{a:02X}{b:02X}0105 (Quell-IP:  {a}.{b}.1.5)"),
+        ),
+        (false, false) => (
+            "3(not synchronized)",
+            "0 (unspecified)",
+            "0x00000000 (unspecified)".to_owned(),
+        ),
+        (false, true) => (
+            "3(nicht synchronisiert)",
+            "0 (nicht angegeben)",
+            "0x00000000 (nicht angegeben)".to_owned(),
+        ),
+    };
+    let labels = if host.german() {
+        [
+            "Sprungindikator",
+            "Stratum",
+            "Pr?zision",
+            "Stammverz?gerung",
+            "Stammabweichung",
+            "Referenz-ID",
+            "Letzte erfolgr. Synchronisierungszeit",
+            "Quelle",
+            "Abrufintervall",
+        ]
+    } else {
+        [
+            "Leap Indicator",
+            "Stratum",
+            "Precision",
+            "Root Delay",
+            "Root Dispersion",
+            "ReferenceId",
+            "Last Successful Sync Time",
+            "Source",
+            "Poll Interval",
+        ]
+    };
+    let (delay, dispersion) = if host.clock.synced {
+        ("0.0009766s", "7.8201584s")
+    } else {
+        ("0.0000000s", "0.0000000s")
+    };
+    let [
+        l_leap,
+        l_stratum,
+        l_precision,
+        l_delay,
+        l_disp,
+        l_ref,
+        l_last,
+        l_source,
+        l_poll,
+    ] = labels;
+    format!(
+        "{l_leap}: {leap}\r\n{l_stratum}: {stratum}\r\n{l_precision}: -23 (119.209ns per tick)\r\n{l_delay}: {delay}\r\n{l_disp}: {dispersion}\r\n{l_ref}: {reference}\r\n{l_last}: {last}\r\n{l_source}: {source}\r\n{l_poll}: 10 (1024s)"
+    )
 }
 
-/// `netsh winhttp show proxy` (trimmed).
-pub(crate) fn netsh_winhttp_proxy() -> &'static str {
-    "Current WinHTTP proxy settings:\r\n\r\n    Direct access (no proxy server)."
+/// `netsh winhttp show proxy` (trimmed). Console tools write in the OEM code
+/// page, so non-ASCII letters arrive garbled (`?`), as the catalogue warns (§1.3).
+pub(crate) fn netsh_winhttp_proxy(host: &HostState) -> &'static str {
+    if host.german() {
+        "Aktuelle WinHTTP-Proxyeinstellungen:\r\n\r\n    Direkter Zugriff (kein Proxyserver)."
+    } else {
+        "Current WinHTTP proxy settings:\r\n\r\n    Direct access (no proxy server)."
+    }
 }
 
 /// `icacls "C:\System Volume Information"` for an account that may not read it.
