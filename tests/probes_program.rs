@@ -211,3 +211,17 @@ fn catalogue_has_every_check_of_the_issue() {
         ["wsb.backup_sets", "vss.writers", "mars.policy_and_jobs"]
     );
 }
+
+#[test]
+fn program_size_stays_within_the_transport_budget() {
+    // gzip+base64 env chunks of 8000 characters: keep the text well under 200 kB.
+    let shallow = Program::assemble(&Selection::all(false)).expect("assembles");
+    let deep = deep_program();
+    println!(
+        "program bytes: deep off {}, deep on {}",
+        shallow.script().len(),
+        deep.script().len()
+    );
+    assert!(shallow.script().len() < deep.script().len());
+    assert!(deep.script().len() < 200_000, "{}", deep.script().len());
+}

@@ -497,6 +497,7 @@ async fn hung_command_ends_at_the_deadline_with_signal_and_delete() {
         ]
     );
     assert!(seen.bodies[5].contains("signal/terminate"));
+    assert_eq!(session.leaked_shells(), 0);
     // The abandoned Receive poisoned the first connection; cleanup used a new one.
     assert_eq!(seen.connections, 2);
 }
@@ -777,4 +778,30 @@ async fn deeply_nested_answer_hits_the_xml_depth_cap() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn a_delete_that_never_returns_counts_as_a_leaked_shell() {
+    let mut script = load("test_winrs_standard.yml");
+    let at = script
+        .iter()
+        .position(|c| c.action == "Delete")
+        .expect("delete");
+    script[at].hang = true;
+    let server = serve(script).await;
+    let mut session = client()
+        .connect(&endpoint(server.addr), AuthMethod::Basic, &creds(PASSWORD))
+        .await
+        .expect("connect");
+    let mut out = CollectedOutput::default();
+    let run_limits = RunLimits {
+        cleanup: Duration::from_millis(300),
+        ..limits(Duration::from_secs(30))
+    };
+    let exit = session
+        .run(&cmd("hostname", &[]), &mut out, &run_limits)
+        .await
+        .expect("the command itself succeeded");
+    assert_eq!(exit.exit_code, 0);
+    assert_eq!(session.leaked_shells(), 1);
 }

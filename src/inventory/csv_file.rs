@@ -60,10 +60,30 @@ fn delimiter(text: &str) -> u8 {
     }
 }
 
+/// The delimiter an Excel `sep=X` line names.
+fn excel_sep(line: &str) -> Option<u8> {
+    let rest = line.trim().strip_prefix("sep=")?;
+    match rest.as_bytes() {
+        [d] if d.is_ascii() && *d != b'"' && *d != b'#' => Some(*d),
+        _ => None,
+    }
+}
+
 /// Adds every row of a CSV inventory to `b`.
 pub(crate) fn parse(text: &str, file: &Arc<str>, b: &mut Builder) -> Result<(), InventoryError> {
+    // Excel's `sep=;` first line names the delimiter; blank it out (keeping the line
+    // count, so positions stay right) and use it.
+    let (text, delim) = match text.split_once('\n') {
+        Some((first, rest)) if excel_sep(first).is_some() => (
+            std::borrow::Cow::Owned(format!("#\n{rest}")),
+            excel_sep(first).unwrap_or(b','),
+        ),
+        None if excel_sep(text).is_some() => (std::borrow::Cow::Borrowed(""), b','),
+        _ => (std::borrow::Cow::Borrowed(text), delimiter(text)),
+    };
+    let text: &str = &text;
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(text))
+        .delimiter(delim)
         .has_headers(false)
         .flexible(true)
         .comment(Some(b'#'))
@@ -230,6 +250,15 @@ mod tests {
         let t = load("host;port;groups\r\nweb01;5985;web\r\n").unwrap();
         assert_eq!(t[0].port, Some(5985));
         assert_eq!(t[0].groups, ["web"]);
+    }
+
+    #[test]
+    fn excel_sep_line_names_the_delimiter() {
+        let t = load("sep=|\r\nhost|port|groups\r\nweb01|5986|web;prod\r\n").unwrap();
+        assert_eq!(t[0].port, Some(5986));
+        assert_eq!(t[0].groups, ["web", "prod"]);
+        let err = load("sep=;\nhost;port\nweb01;x\n").unwrap_err().to_string();
+        assert!(err.starts_with("hosts.csv:3:2: "), "{err}");
     }
 
     #[test]

@@ -116,9 +116,13 @@ pub struct Target {
     pub cert_validation: Option<CertValidation>,
     /// Extra CA bundle (`ansible_winrm_ca_trust_path`).
     pub ca_trust_path: Option<PathBuf>,
-    /// Groups the host belongs to, in inventory order, `all` excluded.
+    /// Groups the host belongs to, directly or through `[g:children]`, in the order
+    /// the inventory declares them; `all` and `ungrouped` excluded (so an empty list
+    /// means "ungrouped").
     pub groups: Vec<String>,
-    /// Every other variable, e.g. `fleetscan_scenario` written by the emulator.
+    /// Every other variable, e.g. `fleetscan_scenario` written by the emulator, after
+    /// precedence (host > child group > parent group > `all`). YAML lists and
+    /// mappings are kept as JSON text; Vault-encrypted values are dropped.
     pub vars: BTreeMap<String, String>,
 }
 

@@ -139,7 +139,7 @@ pub(crate) fn sniff(text: &str) -> Format {
     if first == "---" || first.starts_with("%YAML") || looks_like_yaml_key(first) {
         return Format::Yaml;
     }
-    if looks_like_csv_header(first) {
+    if looks_like_csv_header(first) || (first.starts_with("sep=") && first.len() == 5) {
         return Format::Csv;
     }
     let ini_line = |l: &str| {
@@ -223,6 +223,7 @@ mod tests {
     fn sniffing_recognises_each_format() {
         assert_eq!(sniff("# hosts\nall:\n  hosts:\n"), Format::Yaml);
         assert_eq!(sniff("host,port,groups\nweb01,5985,web\n"), Format::Csv);
+        assert_eq!(sniff("sep=;\nhost;port\n"), Format::Csv);
         assert_eq!(sniff("[web]\nweb01\n"), Format::Ini);
         assert_eq!(sniff("web01 ansible_port=5986\n"), Format::Ini);
         assert_eq!(sniff("web01\nweb02:5986\n[::1]:5985\n"), Format::Plain);

@@ -4,6 +4,21 @@
 //! A probe's id is the id of the first check it serves (CONTRACTS.md, "The probe
 //! program format"); several checks may share one probe (e.g. `host.context` serves
 //! `host.context` and `os.supported_sku`).
+//!
+//! The snippets follow `probe-catalogue.md` §5 with these deliberate differences
+//! (the data shapes are otherwise the document's):
+//!
+//! - Probe ids are first check ids: P06 emits `mars.scratch_config` (document:
+//!   `mars.scratch`), P16 `azure.vm_detect` (`platform.identity`), P19
+//!   `svc.rpcss_startup` (`svc.dependencies`). The old names are still accepted.
+//! - External tools (`netsh`, `w32tm`, `icacls`) run through `RunExe` with a kill
+//!   timer; their text lands in the same keys.
+//! - P07 builds `expected_exclusions` without the document's `if` inside `@()` (a
+//!   parse error); P28 writes `1048576`/`1024` instead of `1MB`/`1KB`.
+//! - P31 wraps each event query in its own try and reports failures in `event_errors`.
+//! - The heavy P23/P26 answer `{"skipped":"wsb_busy"}` when P20/P22 saw a running WSB
+//!   operation, instead of enumerating writers or catalogues during a backup.
+//! - P25 tolerates a missing SCM event log (its `scm_7000` is then empty).
 
 use serde::Serialize;
 

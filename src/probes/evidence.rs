@@ -472,4 +472,37 @@ mod tests {
         let results = ev.judge(&Settings::default(), ProgramEnd::Completed);
         assert_eq!(results[0].status, Status::Pass);
     }
+
+    #[test]
+    fn probe_errors_make_every_check_unknown_never_pass() {
+        let prog = Program::assemble(&Selection::all(true)).expect("valid");
+        let mut ev = prog.collector();
+        for id in prog.probe_ids() {
+            ev.accept_line(&json!({"id": id, "ok": false, "error": "Access is denied.", "collected_utc": "2025-06-01T12:00:00Z", "ps": "5.1.17763.6414", "data": null}).to_string());
+        }
+        assert!(ev.is_complete());
+        for r in ev.judge(&Settings::default(), ProgramEnd::Completed) {
+            assert_eq!(r.status, Status::Unknown, "{}", r.id);
+            assert!(
+                r.summary.contains("Access is denied."),
+                "{}: {}",
+                r.id,
+                r.summary
+            );
+        }
+    }
+
+    #[test]
+    fn silent_host_gives_one_unknown_per_check() {
+        let prog = Program::assemble(&Selection::all(false)).expect("valid");
+        let results = prog
+            .collector()
+            .judge(&Settings::default(), ProgramEnd::TimedOut);
+        assert_eq!(results.len(), prog.check_ids().len());
+        assert!(
+            results
+                .iter()
+                .all(|r| r.status == Status::Unknown && r.summary.contains("timed out"))
+        );
+    }
 }

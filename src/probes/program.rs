@@ -18,7 +18,7 @@ pub const FLUSH_INTERVAL_MS: u32 = 2000;
 /// The comment that starts each probe block: `# fleetscan-probe: <probe_id>`.
 pub const PROBE_MARKER: &str = "# fleetscan-probe: ";
 
-const PREAMBLE: &str = include_str!("snippets/preamble.ps1");
+pub(crate) const PREAMBLE: &str = include_str!("snippets/preamble.ps1");
 const EPILOGUE: &str = include_str!("snippets/epilogue.ps1");
 
 /// The probe that carries `is_admin` and the culture: every program runs it.

@@ -6,14 +6,20 @@
 
 pub mod command_job;
 pub mod fanout;
+pub mod fleet;
 pub mod journal;
 pub mod plan;
+pub mod probe_job;
 pub mod progress;
 pub mod remote;
+pub mod wire;
 
 pub use command_job::{CommandJob, CommandRecord, run_exit_code};
 pub use fanout::{FanOutOptions, HostSummary, Job, fan_out};
+pub use fleet::{ScanRequest, scan_fleet};
 pub use journal::{Journal, JournalError};
 pub use plan::{AuthChoice, Defaults, HostPlan, PlanError, TlsChoice, resolve};
+pub use probe_job::ProbeJob;
 pub use progress::{Progress, ProgressMode, Tally};
 pub use remote::{FailureClass, HostError, LineSink, Remote, RemoteSession};
+pub use wire::WinrmRemote;

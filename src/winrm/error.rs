@@ -342,7 +342,16 @@ impl WinrmError {
             | WinrmError::ConnectTimeout { .. }
             | WinrmError::Connect { .. }
             | WinrmError::Tls { .. }
-            | WinrmError::ConnectionLost { .. } => FailureClass::Unreachable,
+            | WinrmError::ConnectionLost {
+                before_response: true,
+                ..
+            } => FailureClass::Unreachable,
+            // The host answered and then dropped the connection mid-response: it
+            // was reached, so this is a protocol failure, not an unreachable host.
+            WinrmError::ConnectionLost {
+                before_response: false,
+                ..
+            } => FailureClass::Protocol,
             WinrmError::InsecureBasic { .. }
             | WinrmError::CredentialsRejected { .. }
             | WinrmError::AuthMethodRefused { .. }
@@ -383,5 +392,149 @@ impl WinrmError {
             WinrmError::Fault { fault, .. } => fault.code,
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fault(code: u32) -> WinrmError {
+        WinrmError::Fault {
+            host: "win01".to_owned(),
+            action: Action::Create,
+            fault: WsmanFault {
+                code: Some(code),
+                machine: Some("win01".to_owned()),
+                subcode: None,
+                message: "m".to_owned(),
+            },
+        }
+    }
+
+    #[test]
+    fn classes_and_transience_follow_the_contract() {
+        let h = || "win01".to_owned();
+        let cases: Vec<(WinrmError, FailureClass, bool)> = vec![
+            (
+                WinrmError::ConnectTimeout {
+                    host: h(),
+                    port: 5985,
+                    after: Duration::from_secs(1),
+                },
+                FailureClass::Unreachable,
+                true,
+            ),
+            (
+                WinrmError::Refused {
+                    host: h(),
+                    port: 5985,
+                },
+                FailureClass::Unreachable,
+                false,
+            ),
+            (
+                WinrmError::ConnectionLost {
+                    host: h(),
+                    action: Action::Receive,
+                    before_response: true,
+                },
+                FailureClass::Unreachable,
+                true,
+            ),
+            (
+                WinrmError::ConnectionLost {
+                    host: h(),
+                    action: Action::Receive,
+                    before_response: false,
+                },
+                FailureClass::Protocol,
+                false,
+            ),
+            (
+                WinrmError::Tls {
+                    host: h(),
+                    failure: TlsFailure::UnknownCa,
+                },
+                FailureClass::Unreachable,
+                false,
+            ),
+            (
+                WinrmError::CredentialsRejected {
+                    host: h(),
+                    method: "NTLM",
+                },
+                FailureClass::AuthFailed,
+                false,
+            ),
+            (fault(FAULT_ACCESS_DENIED), FailureClass::AuthFailed, false),
+            (fault(FAULT_SHELL_QUOTA), FailureClass::Protocol, true),
+            (fault(FAULT_UNKNOWN_SHELL), FailureClass::Protocol, false),
+            (
+                WinrmError::HttpStatus {
+                    host: h(),
+                    action: Action::Create,
+                    status: 503,
+                    empty_body: true,
+                    sealed: true,
+                },
+                FailureClass::Protocol,
+                true,
+            ),
+            (
+                WinrmError::ReadTimeout {
+                    host: h(),
+                    action: Action::Receive,
+                    after: Duration::from_secs(30),
+                },
+                FailureClass::Timeout,
+                false,
+            ),
+            (
+                WinrmError::DeadlinePassed {
+                    host: h(),
+                    action: Action::Receive,
+                },
+                FailureClass::Timeout,
+                false,
+            ),
+            (
+                WinrmError::Cancelled {
+                    host: h(),
+                    action: Action::Receive,
+                },
+                FailureClass::Cancelled,
+                false,
+            ),
+        ];
+        for (err, class, transient) in cases {
+            assert_eq!(err.class(), class, "{err}");
+            assert_eq!(err.is_transient(), transient, "{err}");
+            assert!(err.to_string().starts_with("win01"), "{err}");
+        }
+    }
+
+    #[test]
+    fn messages_tell_the_user_what_to_do() {
+        assert!(
+            fault(FAULT_SHELL_QUOTA)
+                .to_string()
+                .contains("MaxShellsPerUser")
+        );
+        assert!(
+            fault(FAULT_ACCESS_DENIED)
+                .to_string()
+                .contains("Remote Management Users")
+        );
+        let basic = WinrmError::CredentialsRejected {
+            host: "h".to_owned(),
+            method: "Basic",
+        };
+        assert!(basic.to_string().contains("Basic=\"true\""));
+        let tls = WinrmError::Tls {
+            host: "h".to_owned(),
+            failure: TlsFailure::NameMismatch,
+        };
+        assert!(tls.to_string().contains("--insecure"));
     }
 }

@@ -25,6 +25,8 @@ mod clixml;
 mod envelope;
 mod error;
 mod fault;
+#[doc(hidden)]
+pub mod fuzzing;
 mod output;
 mod powershell;
 mod response;

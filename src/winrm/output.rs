@@ -3,7 +3,9 @@
 //! partial line (and a UTF-8 sequence cut in two) from one response to the next.
 
 /// Receives a command's output while it runs.
-pub trait OutputSink {
+///
+/// `Send` because a host's run is a spawned task that holds the sink across awaits.
+pub trait OutputSink: Send {
     /// One complete stdout line, without its `\r\n` or `\n`.
     fn stdout_line(&mut self, line: &str);
     /// Decoded stderr text (CLIXML turned into readable text), in arrival order.

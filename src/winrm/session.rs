@@ -56,9 +56,11 @@ impl Client {
     /// # Errors
     /// [`WinrmError::Config`] for an unreadable CA bundle or inconsistent options.
     pub fn new(opts: ClientOptions) -> Result<Client, WinrmError> {
-        if opts.operation_timeout < Duration::from_secs(1) {
+        // Sub-second values only make sense against the emulator; Windows hosts
+        // want seconds (MS-WSMV 3.2.4.1.2 suggests 60 s).
+        if opts.operation_timeout < Duration::from_millis(100) {
             return Err(WinrmError::Config {
-                detail: "the WS-Man operation timeout must be at least 1 second".to_owned(),
+                detail: "the WS-Man operation timeout must be at least 100 ms".to_owned(),
             });
         }
         let tls = TlsConfigs::new(opts.extra_ca_pem.as_deref(), opts.insecure)?;
@@ -119,6 +121,7 @@ impl Client {
             header,
             requests_sent: 0,
             output_bytes: 0,
+            leaked_shells: 0,
         };
         session.establish().await?;
         Ok(session)
@@ -148,6 +151,8 @@ pub struct Session {
     requests_sent: u32,
     /// Decoded stdout+stderr bytes so far (capped by `max_output_bytes`).
     pub(crate) output_bytes: usize,
+    /// Shells whose Delete was not confirmed.
+    pub(crate) leaked_shells: u32,
 }
 
 impl fmt::Debug for Session {
@@ -173,6 +178,12 @@ impl Session {
     /// HTTP requests on this session so far, auth legs and cleanup included.
     pub fn requests_sent(&self) -> u32 {
         self.requests_sent
+    }
+
+    /// Shells this session created whose Delete the server did not confirm (they
+    /// live on until their IdleTimeOut and count against MaxShellsPerUser).
+    pub fn leaked_shells(&self) -> u32 {
+        self.leaked_shells
     }
 
     pub(crate) fn opts(&self) -> &ClientOptions {

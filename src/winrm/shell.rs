@@ -186,10 +186,14 @@ impl Session {
         };
         match tokio::time::timeout(limits.cleanup, work).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::debug!(host = %host, error = %e, "shell delete failed"),
+            Ok(Err(e)) => {
+                self.leaked_shells += 1;
+                tracing::debug!(host = %host, error = %e, "shell delete failed");
+            }
             Err(_) => {
                 // The dropped request left the connection in an unknown state.
                 self.drop_connection();
+                self.leaked_shells += 1;
                 tracing::debug!(host = %host, "shell cleanup ran out of time");
             }
         }

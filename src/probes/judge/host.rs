@@ -205,11 +205,12 @@ pub(crate) fn clock(ctx: &Ctx<'_>, d: &Value) -> Judged {
     let tz = opt_str(d, "tz_id")?;
     let state = opt_str(d, "w32time_state")?;
     let source = opt_str(d, "w32tm_source")?;
+    let dst = super::opt_bool(d, "supports_dst")?;
     let skew = (host_now - ctx.received_at).whole_seconds();
     let abs = skew.unsigned_abs();
     let s = ctx.settings;
     let evidence = json!({"skew_seconds": skew, "tz_id": tz, "w32time_state": state, "w32tm_source": source,
-                          "supports_dst": super::opt_bool(d, "supports_dst")?});
+                          "supports_dst": dst});
     if abs > s.clock_skew_fail_seconds {
         return Ok(Verdict::new(
             Status::Fail,
@@ -267,7 +268,15 @@ pub(crate) fn clock(ctx: &Ctx<'_>, d: &Value) -> Judged {
     }
     Ok(Verdict::new(
         Status::Pass,
-        format!("clock within {abs} s, time zone {}", tz.unwrap_or("?")),
+        format!(
+            "clock within {abs} s, time zone {}{}",
+            tz.unwrap_or("?"),
+            if dst == Some(true) {
+                " (observes DST: backup times do not follow it automatically)"
+            } else {
+                ""
+            }
+        ),
         evidence,
     ))
 }

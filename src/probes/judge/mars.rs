@@ -484,11 +484,25 @@ const OK_TASK_RESULTS: &[u32] = &[0x0, 0x41300, 0x41301, 0x41303];
 pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Value) -> Judged {
     let tasks = need_objects(d, "tasks")?;
     if tasks.is_empty() {
-        return Ok(Verdict::new(
-            Status::Fail,
-            "no scheduled task under \\Microsoft\\OnlineBackup\\: scheduled backups cannot run",
-            json!({"tasks": []}),
-        ));
+        // The agent creates its tasks when a schedule is saved; without a System State
+        // policy (known only from the deep probe) a missing task is expected.
+        let no_policy = ctx
+            .other("mars.policy_and_jobs")
+            .and_then(|p| super::super::value::field(p, "ss_policy"))
+            .is_some_and(Value::is_null);
+        return Ok(if no_policy {
+            Verdict::new(
+                Status::Warn,
+                "no scheduled task under \\Microsoft\\OnlineBackup\\ and no System State policy: nothing is scheduled",
+                json!({"tasks": [], "ss_policy": null}),
+            )
+        } else {
+            Verdict::new(
+                Status::Fail,
+                "no scheduled task under \\Microsoft\\OnlineBackup\\: scheduled backups cannot run",
+                json!({"tasks": []}),
+            )
+        });
     }
     let mut chosen = tasks[0];
     for t in &tasks {

@@ -437,17 +437,33 @@ pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Value) -> Judged {
         }
     }
     // A WSB/MARS failure code that means "invalid path" makes every finding a failure.
-    let enumeration_failed = ctx.other("wsb.event_history").is_some_and(|h| {
+    let invalid_path = |c: &u32| matches!(c, 0x8078_010D | 0x8078_0049 | 0x8007_007B);
+    let in_events = ctx.other("wsb.event_history").is_some_and(|h| {
         ["operational", "application"].iter().any(|k| {
             field(h, k).is_some_and(|v| {
-                list(v).iter().any(|e| {
-                    event_codes(e)
-                        .iter()
-                        .any(|c| matches!(c, 0x8078_010D | 0x8078_0049 | 0x8007_007B))
-                })
+                list(v)
+                    .iter()
+                    .any(|e| event_codes(e).iter().any(invalid_path))
             })
         })
     });
+    let in_jobs = ctx.other("wsb.last_job").is_some_and(|j| {
+        field(j, "previous").is_some_and(|p| {
+            list(p).iter().any(|job| {
+                ["hresult", "detailed_hresult"]
+                    .iter()
+                    .filter_map(|k| field(job, k).and_then(as_hresult))
+                    .any(|c| invalid_path(&c))
+            })
+        })
+    });
+    let in_summary = ctx.other("wsb.summary").is_some_and(|s| {
+        ["last_result_hr", "last_result_detailed_hr"]
+            .iter()
+            .filter_map(|k| field(s, k).and_then(as_hresult))
+            .any(|c| invalid_path(&c))
+    });
+    let enumeration_failed = in_events || in_jobs || in_summary;
     let mut fails = Vec::new();
     let mut warns = Vec::new();
     let mut infos = Vec::new();

@@ -1,0 +1,457 @@
+//! The fleet benchmark: what a scan costs the jump host, and how close it gets to
+//! the ideal wall time.
+//!
+//! ```sh
+//! cargo run --release --example fleet_bench -- --write docs/BENCHMARKS.md
+//! cargo run --release --example fleet_bench -- --sizes 100 --modes ntlm-http
+//! ```
+//!
+//! For each transport (HTTP + NTLM with sealing, HTTPS + Basic) and fleet size it
+//! starts `fleetscan emulate` (its own process, with `--latency` per HTTP exchange and
+//! `--ps-runtime` per program), then scans it with the release `fleetscan scan` in
+//! another process that writes every report (CSV, JSON, HTML, JUnit), so client and
+//! server costs are measured apart. The scanner's CPU time and peak RSS come from
+//! `getrusage(RUSAGE_CHILDREN)` in a small measuring process whose only child is the
+//! scanner.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mode {
+    NtlmHttp,
+    BasicHttps,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::NtlmHttp => "HTTP + NTLM (sealed)",
+            Mode::BasicHttps => "HTTPS + Basic",
+        }
+    }
+    fn parse(s: &str) -> Result<Mode> {
+        match s {
+            "ntlm-http" => Ok(Mode::NtlmHttp),
+            "basic-https" => Ok(Mode::BasicHttps),
+            other => Err(format!("unknown mode {other}; use ntlm-http or basic-https").into()),
+        }
+    }
+    /// Requests pywinrm 0.5 needs for the same work (research/roundtrips_and_kerberos.md,
+    /// A.1: program in an environment variable, one Receive, Signal before Delete).
+    fn pywinrm_requests(self) -> u32 {
+        match self {
+            Mode::NtlmHttp => 8,
+            Mode::BasicHttps => 5,
+        }
+    }
+}
+
+struct Options {
+    sizes: Vec<usize>,
+    modes: Vec<Mode>,
+    concurrency: Option<usize>,
+    latency: String,
+    ps_runtime: String,
+    write: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Usage {
+    wall: f64,
+    user: f64,
+    sys: f64,
+    max_rss_kib: u64,
+    exit: i32,
+}
+
+struct Row {
+    mode: Mode,
+    hosts: usize,
+    concurrency: usize,
+    usage: Usage,
+    ideal: f64,
+    requests_per_host: f64,
+    scanned: usize,
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--measure") {
+        return measure(&args[1..]);
+    }
+    let opts = parse(&args)?;
+    let bin = build_release()?;
+    raise_nofile();
+    let work = std::env::temp_dir().join(format!("fleet_bench_{}", std::process::id()));
+    std::fs::create_dir_all(&work)?;
+    let latency = fleetscan::cli::parse_duration(&opts.latency)?;
+    let runtime = fleetscan::cli::parse_duration(&opts.ps_runtime)?;
+
+    let mut rows = Vec::new();
+    for &mode in &opts.modes {
+        for &n in &opts.sizes {
+            let c = opts
+                .concurrency
+                .unwrap_or(if n >= 10_000 { 1000 } else { 256 })
+                .min(n);
+            eprintln!("bench: {} with {n} hosts, concurrency {c} …", mode.name());
+            let row = run_one(&bin, &work, mode, n, c, &opts, latency, runtime)?;
+            eprintln!(
+                "bench:   wall {:.2}s (ideal {:.2}s, ×{:.2}), CPU {:.3} ms/host, peak RSS {} MiB, {:.1} requests/host, {}/{} scanned",
+                row.usage.wall,
+                row.ideal,
+                row.usage.wall / row.ideal,
+                cpu_ms_per_host(&row),
+                row.usage.max_rss_kib / 1024,
+                row.requests_per_host,
+                row.scanned,
+                row.hosts
+            );
+            rows.push(row);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&work);
+    let table = render(&rows, &opts);
+    println!("{table}");
+    if let Some(path) = &opts.write {
+        write_doc(path, &table)?;
+        eprintln!("bench: figures written to {}", path.display());
+    }
+    Ok(())
+}
+
+fn parse(args: &[String]) -> Result<Options> {
+    let mut o = Options {
+        sizes: vec![100, 1000, 10_000],
+        modes: vec![Mode::NtlmHttp, Mode::BasicHttps],
+        concurrency: None,
+        latency: "10ms".into(),
+        ps_runtime: "1s".into(),
+        write: None,
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().cloned().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--sizes" => {
+                o.sizes = value()?
+                    .split(',')
+                    .map(|s| s.trim().parse())
+                    .collect::<std::result::Result<_, _>>()?
+            }
+            "--modes" => {
+                o.modes = value()?
+                    .split(',')
+                    .map(|s| Mode::parse(s.trim()))
+                    .collect::<Result<_>>()?
+            }
+            "--concurrency" => o.concurrency = Some(value()?.parse()?),
+            "--latency" => o.latency = value()?,
+            "--ps-runtime" => o.ps_runtime = value()?,
+            "--write" => o.write = Some(PathBuf::from(value()?)),
+            other => return Err(format!("unknown flag {other}").into()),
+        }
+    }
+    Ok(o)
+}
+
+/// Builds the release binary (the example itself may be built without it).
+fn build_release() -> Result<PathBuf> {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--bin", "fleetscan"])
+        .status()?;
+    if !status.success() {
+        return Err("cargo build --release failed".into());
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target"));
+    Ok(target.join("release").join("fleetscan"))
+}
+
+fn raise_nofile() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) if n < 22_000 => eprintln!(
+            "bench: the open-file limit is {n}; 10,000 hosts need about 22,000 (raise the hard limit with ulimit -Hn)"
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("bench: cannot raise the open-file limit: {e}"),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_one(
+    bin: &Path,
+    work: &Path,
+    mode: Mode,
+    n: usize,
+    c: usize,
+    opts: &Options,
+    latency: Duration,
+    runtime: Duration,
+) -> Result<Row> {
+    let dir = work.join(format!("{mode:?}-{n}"));
+    std::fs::create_dir_all(&dir)?;
+    let inv = dir.join("fleet.ini");
+    let ca = dir.join("ca.pem");
+    let mut emulate = Command::new(bin);
+    emulate.args([
+        "emulate",
+        "--hosts",
+        &n.to_string(),
+        "--scenario",
+        "healthy",
+    ]);
+    emulate.args(["--latency", &opts.latency, "--ps-runtime", &opts.ps_runtime]);
+    emulate.args(["--bind", "127.20.0.0/16"]);
+    emulate.arg("--inventory-out").arg(&inv);
+    match mode {
+        Mode::NtlmHttp => {
+            emulate.args(["--auth", "ntlm"]);
+        }
+        Mode::BasicHttps => {
+            emulate
+                .args(["--auth", "basic", "--tls"])
+                .arg("--ca-out")
+                .arg(&ca);
+        }
+    }
+    let mut server = Emulator::start(emulate)?;
+
+    let mut scan: Vec<String> = vec![
+        "scan".into(),
+        "-i".into(),
+        path(&inv),
+        "-u".into(),
+        "fleetscan".into(),
+    ];
+    for (flag, file) in [
+        ("--json", "r.json"),
+        ("--csv", "r.csv"),
+        ("--html", "r.html"),
+        ("--junit", "r.xml"),
+        ("--journal", "j.jsonl"),
+    ] {
+        scan.push(flag.into());
+        scan.push(path(&dir.join(file)));
+    }
+    scan.extend([
+        "--concurrency".into(),
+        c.to_string(),
+        "--timeout".into(),
+        "600s".into(),
+        "-q".into(),
+    ]);
+    if mode == Mode::BasicHttps {
+        scan.extend([
+            "--auth".into(),
+            "basic".into(),
+            "--scheme".into(),
+            "https".into(),
+            "--ca-cert".into(),
+            path(&ca),
+        ]);
+    }
+    let me = std::env::current_exe()?;
+    let out = Command::new(me)
+        .arg("--measure")
+        .arg(bin)
+        .args(&scan)
+        .env("FLEETSCAN_PASSWORD", "fleetscan")
+        .stderr(Stdio::inherit())
+        .output()?;
+    server.stop();
+    let usage = parse_usage(&String::from_utf8_lossy(&out.stdout))?;
+    if usage.exit != 0 {
+        eprintln!(
+            "bench:   scanner exited {} (0 expected on a healthy fleet)",
+            usage.exit
+        );
+    }
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("r.json"))?)?;
+    let hosts = report["hosts"].as_array().cloned().unwrap_or_default();
+    let scanned = hosts.iter().filter(|h| h["outcome"] == "scanned").count();
+    let requests: f64 = hosts.iter().filter_map(|h| h["requests"].as_f64()).sum();
+    let requests_per_host = requests / hosts.len().max(1) as f64;
+    let waves = n.div_ceil(c) as f64;
+    let ideal = waves * (runtime.as_secs_f64() + requests_per_host * latency.as_secs_f64());
+    Ok(Row {
+        mode,
+        hosts: n,
+        concurrency: c,
+        usage,
+        ideal,
+        requests_per_host,
+        scanned,
+    })
+}
+
+fn path(p: &Path) -> String {
+    p.display().to_string()
+}
+
+/// `fleetscan emulate` in its own process, stopped with SIGTERM.
+struct Emulator(Child);
+
+impl Emulator {
+    fn start(mut cmd: Command) -> Result<Emulator> {
+        let mut child = cmd
+            .env("FLEETSCAN_PASSWORD", "fleetscan")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut lines = BufReader::new(stdout).lines();
+        match lines.next() {
+            Some(Ok(line)) if line.starts_with("ready:") => {
+                eprintln!("bench:   emulator {line}");
+                // Keep draining stdout so the emulator never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                Ok(Emulator(child))
+            }
+            other => {
+                let _ = child.kill();
+                Err(format!("the emulator did not get ready: {other:?}").into())
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.0.id().to_string()])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+    }
+}
+
+/// Child mode: run the scanner, then print its wall time and rusage as one line.
+fn measure(args: &[String]) -> Result<()> {
+    let (bin, rest) = args.split_first().ok_or("--measure needs a command")?;
+    let t0 = Instant::now();
+    let status = Command::new(bin)
+        .args(rest)
+        .stdout(Stdio::null())
+        .status()?;
+    let wall = t0.elapsed().as_secs_f64();
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage only writes into the struct we own.
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    if rc != 0 {
+        return Err("getrusage failed".into());
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "wall={wall} user={} sys={} maxrss={} exit={}",
+        secs(ru.ru_utime),
+        secs(ru.ru_stime),
+        ru.ru_maxrss,
+        status.code().unwrap_or(-1)
+    )?;
+    Ok(())
+}
+
+fn parse_usage(text: &str) -> Result<Usage> {
+    let mut u = Usage::default();
+    for kv in text.split_whitespace() {
+        let (k, v) = kv.split_once('=').ok_or("bad usage line")?;
+        match k {
+            "wall" => u.wall = v.parse()?,
+            "user" => u.user = v.parse()?,
+            "sys" => u.sys = v.parse()?,
+            "maxrss" => u.max_rss_kib = v.parse()?,
+            "exit" => u.exit = v.parse()?,
+            _ => {}
+        }
+    }
+    if u.wall == 0.0 {
+        return Err(format!("the measuring process printed no usage: {text:?}").into());
+    }
+    Ok(u)
+}
+
+fn cpu_ms_per_host(r: &Row) -> f64 {
+    (r.usage.user + r.usage.sys) * 1000.0 / r.hosts as f64
+}
+
+fn render(rows: &[Row], opts: &Options) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "Latency {} per HTTP exchange, program runtime {} per host, healthy fleet, all checks, every report written.\n\n",
+        opts.latency, opts.ps_runtime
+    ));
+    s.push_str("| transport | hosts | concurrency | wall (s) | ideal (s) | wall / ideal | requests / host (pywinrm) | client CPU / host (ms) | client peak RSS (MiB) | RSS / concurrent session (KiB) | scanned |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} ({}) | {:.3} | {:.1} | {:.0} | {}/{} |\n",
+            r.mode.name(),
+            r.hosts,
+            r.concurrency,
+            r.usage.wall,
+            r.ideal,
+            r.usage.wall / r.ideal,
+            r.requests_per_host,
+            r.mode.pywinrm_requests(),
+            cpu_ms_per_host(r),
+            r.usage.max_rss_kib as f64 / 1024.0,
+            r.usage.max_rss_kib as f64 / r.concurrency as f64,
+            r.scanned,
+            r.hosts,
+        ));
+    }
+    s
+}
+
+fn write_doc(path: &Path, table: &str) -> Result<()> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map(|kb| format!("{} GiB", kb / 1024 / 1024))
+        .unwrap_or_default();
+    let date = time::OffsetDateTime::now_utc().date();
+    let section = format!(
+        "<!-- fleet_bench:begin -->\n## Latest run ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; the emulator shares the cores, so the client's own CPU is what counts.\n\nCommand: `cargo run --release --example fleet_bench -- --write docs/BENCHMARKS.md`\n\n{table}<!-- fleet_bench:end -->\n"
+    );
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let new = match (
+        old.find("<!-- fleet_bench:begin -->"),
+        old.find("<!-- fleet_bench:end -->"),
+    ) {
+        (Some(a), Some(b)) if a < b => {
+            let end = b + "<!-- fleet_bench:end -->\n".len();
+            format!("{}{}{}", &old[..a], section, old.get(end..).unwrap_or(""))
+        }
+        _ => format!("{old}\n{section}"),
+    };
+    std::fs::write(path, new)?;
+    Ok(())
+}

@@ -1,0 +1,97 @@
+//! Pieces every fleet subcommand shares: logging to stderr, Ctrl-C handling, a
+//! runtime.
+
+use fleetscan::cli::{LogFormat, OutputArgs};
+use tokio_util::sync::CancellationToken;
+use tracing_subscriber::EnvFilter;
+
+/// Sets up tracing on stderr: warnings by default, `-v` info, `-vv` debug,
+/// `-vvv` trace; `RUST_LOG` wins when set. Logs carry hosts, actions and timings,
+/// never headers, bodies or passwords.
+pub(crate) fn init_logging(out: &OutputArgs) {
+    let level = match out.verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(format!("fleetscan={level},warn")));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // try_init: a second call (tests, demo) keeps the first subscriber.
+    let _ = match out.log_format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// A multi-threaded runtime for one subcommand.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
+/// Cancels the returned token on the first SIGINT or SIGTERM: running hosts then
+/// clean up and the reports are written. A second signal exits at once with 130.
+pub(crate) fn cancel_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let cancel = token.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        eprintln!(
+            "fleetscan: interrupted; finishing running hosts and writing reports (press Ctrl-C again to stop at once)"
+        );
+        cancel.cancel();
+        wait_for_signal().await;
+        eprintln!("fleetscan: stopped at once");
+        std::process::exit(130);
+    });
+    token
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                // Both futures are cancel safe (signal streams keep pending signals).
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Raises the open-file soft limit to the hard limit: every host in flight holds
+/// a socket. Returns the limit now in force.
+pub(crate) fn raise_fd_limit() -> u64 {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::warn!("cannot raise the open-file limit: {e}");
+            0
+        }
+    }
+}
+
+/// Prints to stdout; a closed pipe (`fleetscan … | head`) ends quietly.
+pub(crate) fn print_stdout(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
