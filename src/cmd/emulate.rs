@@ -58,15 +58,20 @@ fn ready_line(fleet: &RunningFleet, scenario: &str) -> String {
     let n = fleet.hosts.len();
     let place = match (fleet.hosts.first(), fleet.hosts.last()) {
         (Some(first), Some(last)) if first.addr.ip() == last.addr.ip() => {
+            let consecutive = usize::from(last.addr.port())
+                .checked_sub(usize::from(first.addr.port()))
+                == Some(n - 1);
             if n == 1 {
                 format!("{}", first.addr)
-            } else {
+            } else if consecutive {
                 format!(
                     "{} ports {}-{}",
                     first.addr.ip(),
                     first.addr.port(),
                     last.addr.port()
                 )
+            } else {
+                format!("{} ephemeral ports (see the inventory)", first.addr.ip())
             }
         }
         (Some(first), Some(last)) if first.addr.port() == last.addr.port() => format!(

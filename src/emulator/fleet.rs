@@ -224,12 +224,6 @@ impl RunningFleet {
         };
         let shared = Arc::new(FleetShared {
             auth: spec.auth,
-            tls: tls.as_ref().map(|t| {
-                (
-                    tokio_rustls::TlsAcceptor::from(t.config.clone()),
-                    t.channel_binding.clone(),
-                )
-            }),
             user: spec.user.clone(),
             password: spec.password.clone(),
             latency: spec.latency,
@@ -268,14 +262,18 @@ impl RunningFleet {
             });
             listeners.push(listener);
         }
-        for (h, listener) in hosts.iter().zip(listeners) {
+        for (i, (h, listener)) in hosts.iter().zip(listeners).enumerate() {
             let Some(listener) = listener else { continue };
+            let identity = tls
+                .as_ref()
+                .and_then(|t| t.identities.get(i / tls::HOSTS_PER_CERT).cloned());
             let server = Arc::new(HostServer::new(
                 shared.clone(),
                 h.name.clone(),
                 h.scenario,
                 h.fault,
                 h.addr,
+                identity,
             ));
             tracker.spawn(serve(listener, server, cancel.clone(), tracker.clone()));
         }

@@ -36,6 +36,7 @@ use super::host::HostState;
 use super::process::{self, Launch};
 use super::scenario::Scenario;
 use super::shell::{DEFAULT_IDLE_TIMEOUT, Plan, Poll, Shells};
+use super::tls::Identity;
 use super::wire::{self, Action, NS_SHELL};
 
 /// Largest request body read (Windows' MaxEnvelopeSizekb is 500 KB; the program's
@@ -49,8 +50,6 @@ const DEFAULT_RECEIVE_BUDGET: usize = 96 * 1024;
 /// What every host of the fleet shares.
 pub(crate) struct FleetShared {
     pub(crate) auth: EmuAuth,
-    /// TLS acceptor and the channel binding clients must present.
-    pub(crate) tls: Option<(tokio_rustls::TlsAcceptor, Vec<u8>)>,
     pub(crate) user: String,
     pub(crate) password: SecretString,
     pub(crate) latency: Duration,
@@ -65,6 +64,8 @@ pub(crate) struct HostServer {
     pub(crate) scenario: Scenario,
     pub(crate) fault: Option<Fault>,
     pub(crate) addr: SocketAddr,
+    /// TLS acceptor and the channel binding clients must present (HTTPS only).
+    pub(crate) tls: Option<Arc<Identity>>,
     pub(crate) shells: Mutex<Shells>,
     /// Wakes long-polling Receives when a command's state changes elsewhere.
     pub(crate) changed: Notify,
@@ -79,6 +80,7 @@ impl HostServer {
         scenario: Scenario,
         fault: Option<Fault>,
         addr: SocketAddr,
+        tls: Option<Arc<Identity>>,
     ) -> HostServer {
         HostServer {
             fleet,
@@ -86,6 +88,7 @@ impl HostServer {
             scenario,
             fault,
             addr,
+            tls,
             shells: Mutex::new(Shells::default()),
             changed: Notify::new(),
             reset_fired: AtomicBool::new(false),
@@ -98,11 +101,7 @@ impl HostServer {
     }
 
     fn scheme(&self) -> &'static str {
-        if self.fleet.tls.is_some() {
-            "https"
-        } else {
-            "http"
-        }
+        if self.tls.is_some() { "https" } else { "http" }
     }
 
     /// The modelled Windows host. Built per command, not kept: 5,000 idle hosts
@@ -154,10 +153,10 @@ async fn connection(stream: TcpStream, peer: SocketAddr, host: Arc<HostServer>) 
         return;
     }
     let _ = stream.set_nodelay(true);
-    match host.fleet.tls.clone() {
-        Some((acceptor, _)) => {
+    match host.tls.clone() {
+        Some(identity) => {
             let Ok(Ok(tls)) =
-                tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, identity.acceptor.accept(stream)).await
             else {
                 return;
             };
@@ -341,7 +340,7 @@ async fn handle(
         Err(_) => return response(StatusCode::PAYLOAD_TOO_LARGE, Body::empty()),
     };
 
-    let tls = host.fleet.tls.is_some();
+    let tls = host.tls.is_some();
     let via = match authz.as_deref() {
         Some(v) if v.len() >= 6 && v[..6].eq_ignore_ascii_case("basic ") => {
             if host.fleet.auth != EmuAuth::Basic
@@ -357,7 +356,7 @@ async fn handle(
             };
             match auth::ntlm_message_type(&token) {
                 Some(1) => {
-                    let cbt = host.fleet.tls.as_ref().map(|(_, cb)| cb.clone());
+                    let cbt = host.tls.as_ref().map(|t| t.channel_binding.clone());
                     let mut acceptor =
                         match NtlmAcceptor::new(&host.fleet.user, &host.fleet.password, cbt) {
                             Ok(a) => a,
@@ -703,11 +702,7 @@ async fn receive(
         let polled = host.shells().receive(shell_id, command_id, budget, now);
         let wake = match polled {
             Err(f) => return fault(f),
-            Ok(Poll::Ready(chunk)) => {
-                let id = match command_id {
-                    Some(id) => id.to_owned(),
-                    None => String::new(),
-                };
+            Ok(Poll::Ready(id, chunk)) => {
                 return (
                     StatusCode::OK,
                     wire::receive_response(req.message_id.as_deref(), &id, &chunk),

@@ -90,8 +90,8 @@ struct Shell {
 /// What [`Shells::receive`] found.
 #[derive(Debug)]
 pub(crate) enum Poll {
-    /// Answer now with this.
-    Ready(ReceiveChunk),
+    /// Answer now with this, for the command with this id.
+    Ready(String, ReceiveChunk),
     /// Nothing to say before this instant (`None`: nothing will ever change).
     Wait(Option<Instant>),
 }
@@ -274,10 +274,9 @@ impl Shells {
                 .clone()
                 .ok_or_else(Fault::unknown_command)?,
         };
-        let run = shell
-            .commands
-            .get_mut(&id)
-            .ok_or_else(Fault::unknown_command)?;
+        let Some(run) = shell.commands.get_mut(&id) else {
+            return Err(Fault::unknown_command());
+        };
         let Run::Running {
             plan,
             started,
@@ -306,7 +305,7 @@ impl Shells {
         if finished && *sent == plan.total() && !*done_sent {
             if !*stderr_sent && !plan.stderr.is_empty() {
                 if plan.stderr.len() > room && !chunk.stdout.is_empty() {
-                    return Ok(Poll::Ready(chunk));
+                    return Ok(Poll::Ready(id, chunk));
                 }
                 for piece in plan.stderr.chunks(MAX_STREAM_PIECE) {
                     chunk.stderr.push(piece.to_vec());
@@ -315,15 +314,15 @@ impl Shells {
             *stderr_sent = true;
             *done_sent = true;
             chunk.done = Some(plan.exit_code);
-            return Ok(Poll::Ready(chunk));
+            return Ok(Poll::Ready(id, chunk));
         }
         if *done_sent {
             // Windows answers a Receive after Done with Done again.
             chunk.done = Some(plan.exit_code);
-            return Ok(Poll::Ready(chunk));
+            return Ok(Poll::Ready(id, chunk));
         }
         if !chunk.stdout.is_empty() {
-            return Ok(Poll::Ready(chunk));
+            return Ok(Poll::Ready(id, chunk));
         }
         if plan.never_done {
             return Ok(Poll::Wait(None));
@@ -448,7 +447,7 @@ mod tests {
         let cmd = s
             .start(&sh, plan(&["a", "b", "c", "d"], runtime), now)
             .expect("started");
-        let Poll::Ready(first) = s.receive(&sh, Some(&cmd), 100_000, now).expect("ok") else {
+        let Poll::Ready(_, first) = s.receive(&sh, Some(&cmd), 100_000, now).expect("ok") else {
             panic!("early lines are ready at once");
         };
         assert_eq!(first.stdout.concat(), b"a\r\nb\r\n");
@@ -457,7 +456,7 @@ mod tests {
             Poll::Wait(Some(at)) => assert_eq!(at, now + runtime),
             other => panic!("expected a wait, got {other:?}"),
         }
-        let Poll::Ready(last) = s
+        let Poll::Ready(_, last) = s
             .receive(&sh, Some(&cmd), 100_000, now + runtime)
             .expect("ok")
         else {
@@ -481,7 +480,7 @@ mod tests {
         let mut rounds = 0;
         loop {
             rounds += 1;
-            let Poll::Ready(c) = s.receive(&sh, Some(&cmd), 30_000, now).expect("ok") else {
+            let Poll::Ready(_, c) = s.receive(&sh, Some(&cmd), 30_000, now).expect("ok") else {
                 panic!("never waits once finished");
             };
             assert!(c.stdout.iter().map(Vec::len).sum::<usize>() <= 30_000);
@@ -507,7 +506,7 @@ mod tests {
         let cmd = s.start(&sh, p, now).expect("started");
         assert!(matches!(
             s.receive(&sh, Some(&cmd), 1000, now),
-            Ok(Poll::Ready(_))
+            Ok(Poll::Ready(..))
         ));
         assert!(matches!(
             s.receive(&sh, Some(&cmd), 1000, now + Duration::from_secs(3600)),

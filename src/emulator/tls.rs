@@ -1,6 +1,8 @@
-//! The fleet's TLS identity, made at start: one CA and one server certificate
-//! naming every host (IP and DNS SANs), served by rustls with the ring provider.
-//! Clients verify it with the CA (`emulate --ca-out`, `scan --ca-cert`).
+//! The fleet's TLS identity, made at start: one CA, and one server certificate
+//! per group of up to [`HOSTS_PER_CERT`] hosts naming each of them (IP and DNS
+//! SANs; one certificate for thousands of names is more than webpki will parse),
+//! served by rustls with the ring provider. Clients verify with the CA
+//! (`emulate --ca-out`, `scan --ca-cert`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -9,26 +11,36 @@ use rcgen::{
     BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use sha2::{Digest as _, Sha256};
 
 use super::EmulatorError;
 
-/// What the listeners need: the rustls config, the CA for clients, and the
-/// channel binding a client must present (`tls-server-end-point`).
-pub(crate) struct FleetTls {
-    pub(crate) config: Arc<rustls::ServerConfig>,
-    pub(crate) ca_pem: String,
+/// Hosts named by one server certificate.
+pub(crate) const HOSTS_PER_CERT: usize = 256;
+
+/// One server certificate's listeners' side: the acceptor and the channel
+/// binding a client must present.
+pub(crate) struct Identity {
+    pub(crate) acceptor: tokio_rustls::TlsAcceptor,
     /// `tls-server-end-point:` followed by the SHA-256 of the server certificate
     /// (RFC 5929; SHA-256 because the certificate is signed with ECDSA-SHA256).
     pub(crate) channel_binding: Vec<u8>,
+}
+
+/// The CA (for clients) and the identity of each host group.
+pub(crate) struct FleetTls {
+    pub(crate) ca_pem: String,
+    /// Identity `i` serves hosts `i * HOSTS_PER_CERT ..`.
+    pub(crate) identities: Vec<Arc<Identity>>,
 }
 
 fn tls_err(e: impl std::fmt::Display) -> EmulatorError {
     EmulatorError::Tls(e.to_string())
 }
 
-/// Makes the CA and a server certificate for `names` and `ips`.
+/// Makes the CA and the server certificates for hosts named `names` at `ips`
+/// (same order, same length).
 pub(crate) fn make(names: &[String], ips: &[IpAddr]) -> Result<FleetTls, EmulatorError> {
     let ca_key = KeyPair::generate().map_err(tls_err)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
@@ -44,6 +56,21 @@ pub(crate) fn make(names: &[String], ips: &[IpAddr]) -> Result<FleetTls, Emulato
     let ca_cert = ca_params.self_signed(&ca_key).map_err(tls_err)?;
     let issuer = Issuer::new(ca_params, ca_key);
 
+    let mut identities = Vec::new();
+    for (names, ips) in names.chunks(HOSTS_PER_CERT).zip(ips.chunks(HOSTS_PER_CERT)) {
+        identities.push(Arc::new(identity(names, ips, &issuer)?));
+    }
+    Ok(FleetTls {
+        ca_pem: ca_cert.pem(),
+        identities,
+    })
+}
+
+fn identity(
+    names: &[String],
+    ips: &[IpAddr],
+    issuer: &Issuer<'_, KeyPair>,
+) -> Result<Identity, EmulatorError> {
     let mut params = CertificateParams::new(Vec::<String>::new()).map_err(tls_err)?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "fleetscan emulated fleet");
@@ -61,7 +88,7 @@ pub(crate) fn make(names: &[String], ips: &[IpAddr]) -> Result<FleetTls, Emulato
         }
     }
     let key = KeyPair::generate().map_err(tls_err)?;
-    let cert = params.signed_by(&key, &issuer).map_err(tls_err)?;
+    let cert = params.signed_by(&key, issuer).map_err(tls_err)?;
 
     let mut channel_binding = b"tls-server-end-point:".to_vec();
     channel_binding.extend_from_slice(&Sha256::digest(cert.der()));
@@ -72,14 +99,12 @@ pub(crate) fn make(names: &[String], ips: &[IpAddr]) -> Result<FleetTls, Emulato
         .map_err(tls_err)?
         .with_no_client_auth()
         .with_single_cert(
-            vec![cert.der().clone(), ca_cert.der().clone()],
+            vec![cert.der().clone()],
             PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
         )
         .map_err(tls_err)?;
-    let _: &CertificateDer<'_> = cert.der();
-    Ok(FleetTls {
-        config: Arc::new(config),
-        ca_pem: ca_cert.pem(),
+    Ok(Identity {
+        acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
         channel_binding,
     })
 }
