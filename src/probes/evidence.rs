@@ -505,4 +505,35 @@ mod tests {
                 .all(|r| r.status == Status::Unknown && r.summary.contains("timed out"))
         );
     }
+
+    #[test]
+    fn non_english_host_switches_vssadmin_parsing_to_locale_independent_tokens() {
+        let writers = |culture: &str| {
+            let prog = Program::assemble(&Selection {
+                include: vec!["vss.writers".into()],
+                exclude: vec![],
+                deep: true,
+            })
+            .expect("valid");
+            let mut ev = prog.collector();
+            ev.accept_line(&context_line(true, culture));
+            let w = |name: &str, id: &str| json!({"name": name, "writer_id": id, "instance_id": null, "state": 1, "state_text": "Stabil", "last_error": "Kein Fehler"});
+            ev.accept_line(&json!({"id": "vss.writers", "ok": true, "error": null, "data": {"exit_code": 0, "timed_out": false, "writer_count": 2,
+                "writers": [w("System Writer", "e8132975-6f93-4464-a53e-1050253ae220"), w("Registry Writer", "afbab4a2-367d-4d15-a586-71dbb18f8485")],
+                "stderr": "", "raw_head": ""}}).to_string());
+            ev.judge(&Settings::default(), ProgramEnd::Completed)
+                .remove(0)
+                .status
+        };
+        assert_eq!(
+            writers("de-DE"),
+            Status::Pass,
+            "German 'no error' text is learnt from the stable writers"
+        );
+        assert_eq!(
+            writers("en-US"),
+            Status::Fail,
+            "on an English host anything but 'No error' is an error"
+        );
+    }
 }
