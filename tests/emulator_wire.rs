@@ -1021,3 +1021,41 @@ async fn inventory_lists_every_host_with_scenario_and_fault() {
     }
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn type3_may_carry_the_first_sealed_body() {
+    let fleet = RunningFleet::start(FleetSpec::uniform(1, Scenario::Healthy))
+        .await
+        .expect("starts");
+    let mut conn = connect(fleet.hosts[0].addr).await;
+    let mut client = NtlmClient::new("fleetscan", None);
+    let t1 = client.step(None);
+    let r = conn
+        .post(
+            &[("Authorization", format!("Negotiate {}", B64.encode(&t1)))],
+            Vec::new(),
+        )
+        .await;
+    let challenge = r
+        .headers
+        .get("WWW-Authenticate")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Negotiate "))
+        .expect("challenge")
+        .to_owned();
+    let t3 = client.step(Some(&B64.decode(challenge).expect("base64")));
+    let body = client.seal(&create(&[]));
+    let r = conn
+        .post(
+            &[
+                ("Authorization", format!("Negotiate {}", B64.encode(&t3))),
+                ("Content-Type", SEALED.to_owned()),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    let xml = client.unseal(&r.body.expect("body"));
+    assert!(text_of(&xml, "ShellId").is_some(), "{xml}");
+    fleet.shutdown().await;
+}

@@ -103,12 +103,6 @@ impl HostServer {
     fn scheme(&self) -> &'static str {
         if self.tls.is_some() { "https" } else { "http" }
     }
-
-    /// The modelled Windows host. Built per command, not kept: 5,000 idle hosts
-    /// then cost only their listener.
-    fn host_state(&self) -> HostState {
-        HostState::for_scenario(self.scenario, &self.name, self.fleet.seed)
-    }
 }
 
 /// Accepts connections until `cancel` fires.
@@ -589,7 +583,7 @@ async fn dispatch(
                 host.shells().start_waiting(&shell_id, now)
             } else {
                 // Answers are computed outside the lock; they are pure.
-                let plan = plan(host, launched, user);
+                let plan = plan(host, launched, user).await;
                 host.shells().start(&shell_id, plan, now)
             };
             match started {
@@ -615,7 +609,7 @@ async fn dispatch(
             let input = host.shells().send(&shell_id, &command_id, &data, end, now);
             match input {
                 Ok(Some(stdin)) => {
-                    let plan = plan(host, process::script_from_stdin(&stdin), user);
+                    let plan = plan(host, process::script_from_stdin(&stdin), user).await;
                     if let Err(f) = host.shells().begin(&shell_id, &command_id, plan, now) {
                         return fault(f);
                     }
@@ -721,53 +715,87 @@ async fn receive(
 }
 
 /// The output plan of a launched command on this host.
-fn plan(host: &HostServer, launched: Launch, user: &str) -> Plan {
-    let state = host.host_state();
-    let (out, powershell) = match launched {
-        Launch::PowerShell(script) => {
-            let mut state = state;
-            if host.fault == Some(Fault::ProbeError) {
-                let ids = answers::probe_ids(&script);
-                if !ids.is_empty() {
-                    let pick = fnv(host.name.as_bytes()) as usize % ids.len();
-                    state.set_throwing_probe(ids.get(pick).map(String::as_str));
-                }
-            }
-            (answers::run_powershell(&state, &script, user), true)
-        }
-        Launch::Cmd(line) => (answers::run_cmd(&state, &line, user), false),
-        Launch::PowerShellFromStdin => (ProgramOutput::default(), true),
-        Launch::Failed(message) => (
-            ProgramOutput {
-                stdout_lines: Vec::new(),
-                stderr: format!("{message}\r\n"),
-                exit_code: 1,
-            },
-            false,
-        ),
+async fn plan(host: &HostServer, launched: Launch, user: &str) -> Plan {
+    // Answering a probe program takes milliseconds of CPU: keep it off the
+    // workers that serve the other hosts' connections.
+    let job = PlanJob {
+        name: host.name.clone(),
+        scenario: host.scenario,
+        fault: host.fault,
+        seed: host.fleet.seed,
+        ps_runtime: host.fleet.ps_runtime,
+        user: user.to_owned(),
     };
-    let early: usize = out
-        .stdout_lines
-        .iter()
-        .take(out.stdout_lines.len() / 2)
-        .map(|l| l.len() + 2)
-        .sum();
-    Plan {
-        filler: if host.fault == Some(Fault::HugeOutput) {
-            Fault::HUGE_OUTPUT_BYTES
-        } else {
-            0
-        },
-        stdout: out.stdout_text().into_bytes(),
-        early,
-        stderr: out.stderr.into_bytes(),
-        exit_code: out.exit_code,
-        runtime: if powershell {
-            host.fleet.ps_runtime
-        } else {
-            Duration::ZERO
-        },
-        never_done: powershell && host.fault == Some(Fault::PsTimeout),
+    let failed = job.clone();
+    match tokio::task::spawn_blocking(move || job.plan(launched)).await {
+        Ok(p) => p,
+        Err(_) => failed.plan(Launch::Failed("The command could not be started.".into())),
+    }
+}
+
+/// What computing a plan needs, owned, for the blocking pool. The modelled host
+/// is built per command and not kept: 5,000 idle hosts cost only their listener.
+#[derive(Debug, Clone)]
+struct PlanJob {
+    name: String,
+    scenario: Scenario,
+    fault: Option<Fault>,
+    seed: u64,
+    ps_runtime: Duration,
+    user: String,
+}
+
+impl PlanJob {
+    fn plan(&self, launched: Launch) -> Plan {
+        let host = self;
+        let user = self.user.as_str();
+        let state = HostState::for_scenario(self.scenario, &self.name, self.seed);
+        let (out, powershell) = match launched {
+            Launch::PowerShell(script) => {
+                let mut state = state;
+                if host.fault == Some(Fault::ProbeError) {
+                    let ids = answers::probe_ids(&script);
+                    if !ids.is_empty() {
+                        let pick = fnv(host.name.as_bytes()) as usize % ids.len();
+                        state.set_throwing_probe(ids.get(pick).map(String::as_str));
+                    }
+                }
+                (answers::run_powershell(&state, &script, user), true)
+            }
+            Launch::Cmd(line) => (answers::run_cmd(&state, &line, user), false),
+            Launch::PowerShellFromStdin => (ProgramOutput::default(), true),
+            Launch::Failed(message) => (
+                ProgramOutput {
+                    stdout_lines: Vec::new(),
+                    stderr: format!("{message}\r\n"),
+                    exit_code: 1,
+                },
+                false,
+            ),
+        };
+        let early: usize = out
+            .stdout_lines
+            .iter()
+            .take(out.stdout_lines.len() / 2)
+            .map(|l| l.len() + 2)
+            .sum();
+        Plan {
+            filler: if host.fault == Some(Fault::HugeOutput) {
+                Fault::HUGE_OUTPUT_BYTES
+            } else {
+                0
+            },
+            stdout: out.stdout_text().into_bytes(),
+            early,
+            stderr: out.stderr.into_bytes(),
+            exit_code: out.exit_code,
+            runtime: if powershell {
+                host.ps_runtime
+            } else {
+                Duration::ZERO
+            },
+            never_done: powershell && host.fault == Some(Fault::PsTimeout),
+        }
     }
 }
 
