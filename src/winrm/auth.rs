@@ -74,13 +74,79 @@ impl fmt::Debug for NtlmAuth {
 }
 
 /// `tls-server-end-point` channel binding data (RFC 5929 §4.1): the prefix and the
-/// SHA-256 of the server's leaf certificate. RFC 5929 says to use the
-/// certificate's own signature hash when that is stronger than SHA-256; Windows
-/// listener certificates are SHA-256 signed in practice, so SHA-256 is used always.
+/// hash of the server's leaf certificate, with the certificate's own signature hash
+/// when that is SHA-384 or SHA-512, else SHA-256 (MD5 and SHA-1 are upgraded to
+/// SHA-256 by the RFC; RSASSA-PSS and unknown algorithms fall back to SHA-256).
 pub(crate) fn tls_server_end_point(leaf_der: &[u8]) -> Vec<u8> {
     let mut out = b"tls-server-end-point:".to_vec();
-    out.extend_from_slice(&Sha256::digest(leaf_der));
+    match signature_hash(leaf_der) {
+        CertHash::Sha384 => out.extend_from_slice(&sha2::Sha384::digest(leaf_der)),
+        CertHash::Sha512 => out.extend_from_slice(&sha2::Sha512::digest(leaf_der)),
+        CertHash::Sha256 => out.extend_from_slice(&Sha256::digest(leaf_der)),
+    }
     out
+}
+
+/// The hash RFC 5929 asks for, from the certificate's signature algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CertHash {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+// DER of the signature algorithm OIDs that call for a stronger hash (RFC 4055, RFC 5758).
+const OID_SHA384_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c];
+const OID_SHA512_RSA: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d];
+const OID_ECDSA_SHA384: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03];
+const OID_ECDSA_SHA512: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04];
+
+/// Reads one DER TLV at the start of `der`: (tag, contents, rest).
+fn der_tlv(der: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = der.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let n = usize::from(first & 0x7f);
+        if n == 0 || n > 4 || rest.len() < n {
+            return None;
+        }
+        let (bytes, rest) = rest.split_at(n);
+        (
+            bytes
+                .iter()
+                .fold(0usize, |acc, b| (acc << 8) | usize::from(*b)),
+            rest,
+        )
+    };
+    if rest.len() < len {
+        return None;
+    }
+    let (contents, rest) = rest.split_at(len);
+    Some((tag, contents, rest))
+}
+
+/// Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm SEQUENCE { OID, … }, … }
+fn signature_hash(cert: &[u8]) -> CertHash {
+    let oid = (|| {
+        let (0x30, certificate, _) = der_tlv(cert)? else {
+            return None;
+        };
+        let (_, _tbs, rest) = der_tlv(certificate)?;
+        let (0x30, algorithm, _) = der_tlv(rest)? else {
+            return None;
+        };
+        let (0x06, oid, _) = der_tlv(algorithm)? else {
+            return None;
+        };
+        Some(oid)
+    })();
+    match oid {
+        Some(OID_SHA384_RSA | OID_ECDSA_SHA384) => CertHash::Sha384,
+        Some(OID_SHA512_RSA | OID_ECDSA_SHA512) => CertHash::Sha512,
+        _ => CertHash::Sha256,
+    }
 }
 
 fn sspi_err(e: &sspi::Error) -> String {
@@ -321,9 +387,43 @@ mod tests {
     }
 
     #[test]
-    fn channel_binding_data_is_prefixed_sha256() {
+    fn channel_binding_data_is_prefixed_sha256_for_unparseable_input() {
         let cb = tls_server_end_point(b"cert");
         assert!(cb.starts_with(b"tls-server-end-point:"));
         assert_eq!(cb.len(), 21 + 32);
+    }
+
+    fn cert_with(alg: &'static rcgen::SignatureAlgorithm) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate_for(alg).expect("key");
+        rcgen::CertificateParams::new(vec!["win01".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("cert")
+            .der()
+            .to_vec()
+    }
+
+    #[test]
+    fn channel_binding_hash_follows_the_certificate_signature() {
+        assert_eq!(
+            signature_hash(&cert_with(&rcgen::PKCS_ECDSA_P256_SHA256)),
+            CertHash::Sha256
+        );
+        assert_eq!(
+            signature_hash(&cert_with(&rcgen::PKCS_ECDSA_P384_SHA384)),
+            CertHash::Sha384
+        );
+        assert_eq!(
+            tls_server_end_point(&cert_with(&rcgen::PKCS_ECDSA_P384_SHA384)).len(),
+            21 + 48
+        );
+        for garbage in [
+            &b""[..],
+            b"\x30",
+            b"\x30\x84\xff\xff\xff\xff",
+            b"\x30\x03\x30\x01",
+        ] {
+            assert_eq!(signature_hash(garbage), CertHash::Sha256);
+        }
     }
 }
