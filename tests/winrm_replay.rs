@@ -196,13 +196,15 @@ async fn serve(script: Vec<Canned>) -> Server {
 }
 
 fn client() -> Client {
-    client_with(ClientOptions::default())
+    client_with(ClientOptions {
+        connect_timeout: Duration::from_secs(5),
+        ..ClientOptions::default()
+    })
 }
 
 fn client_with(opts: ClientOptions) -> Client {
     Client::new(ClientOptions {
         allow_unencrypted: true,
-        connect_timeout: Duration::from_secs(5),
         ..opts
     })
     .expect("client")
@@ -804,4 +806,27 @@ async fn a_delete_that_never_returns_counts_as_a_leaked_shell() {
         .expect("the command itself succeeded");
     assert_eq!(exit.exit_code, 0);
     assert_eq!(session.leaked_shells(), 1);
+}
+
+#[tokio::test]
+async fn huge_timeouts_from_the_user_do_not_overflow() {
+    let server = serve(load("test_winrs_standard.yml")).await;
+    let mut session = client_with(ClientOptions {
+        operation_timeout: Duration::MAX,
+        connect_timeout: Duration::MAX,
+        idle_timeout: Duration::MAX,
+        ..ClientOptions::default()
+    })
+    .connect(&endpoint(server.addr), AuthMethod::Basic, &creds(PASSWORD))
+    .await
+    .expect("connect");
+    let mut out = CollectedOutput::default();
+    session
+        .run(
+            &cmd("hostname", &[]),
+            &mut out,
+            &limits(Duration::from_secs(30)),
+        )
+        .await
+        .expect("run");
 }

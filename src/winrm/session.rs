@@ -368,7 +368,7 @@ impl Session {
     ) -> Result<Vec<u8>, WinrmError> {
         let host = self.endpoint.host.clone();
         let max_body = self.opts().max_response_bytes;
-        let read_timeout = self.opts().operation_timeout + READ_MARGIN;
+        let read_timeout = self.opts().operation_timeout.saturating_add(READ_MARGIN);
         let Some(conn) = self.conn.as_mut() else {
             return Err(WinrmError::ConnectionLost {
                 host,

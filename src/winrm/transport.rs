@@ -101,7 +101,11 @@ fn tls_failure(e: &std::io::Error) -> TlsFailure {
 pub(crate) async fn connect(d: Dial<'_>) -> Result<Connection, WinrmError> {
     let host = d.host.trim_start_matches('[').trim_end_matches(']');
     let started = Instant::now();
-    let deadline = tokio::time::Instant::now() + d.connect_timeout;
+    // A user-given timeout may be huge; `+` would panic on overflow.
+    let now = tokio::time::Instant::now();
+    let deadline = now
+        .checked_add(d.connect_timeout)
+        .unwrap_or_else(|| now + Duration::from_secs(86_400 * 365));
     let timed_out = || WinrmError::ConnectTimeout {
         host: host.to_owned(),
         port: d.port,
