@@ -1059,3 +1059,84 @@ async fn type3_may_carry_the_first_sealed_body() {
     assert!(text_of(&xml, "ShellId").is_some(), "{xml}");
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn spnego_wrapped_ntlm_is_accepted_under_negotiate() {
+    use sspi::{Credentials, CredentialsBuffers, Negotiate, NegotiateConfig};
+    let fleet = RunningFleet::start(FleetSpec::uniform(1, Scenario::Healthy))
+        .await
+        .expect("starts");
+    let mut neg = Negotiate::new_client(NegotiateConfig::new(
+        Box::new(NtlmConfig::new("SCANNER".into())),
+        Some("ntlm,!kerberos".to_owned()),
+        "SCANNER".to_owned(),
+    ))
+    .expect("client");
+    let identity = Credentials::AuthIdentity(AuthIdentity {
+        username: Username::new("fleetscan", None).expect("user"),
+        password: "fleetscan".to_owned().into(),
+    });
+    let mut creds: Option<CredentialsBuffers> = neg
+        .acquire_credentials_handle()
+        .with_credential_use(CredentialUse::Outbound)
+        .with_auth_data(&identity)
+        .execute(&mut neg)
+        .expect("creds")
+        .credentials_handle;
+    let mut step = |input: Option<Vec<u8>>| {
+        let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+        let mut inbuf = input
+            .clone()
+            .map(|t| vec![SecurityBuffer::new(t, BufferType::Token)])
+            .unwrap_or_default();
+        let mut builder = neg
+            .initialize_security_context()
+            .with_credentials_handle(&mut creds)
+            .with_context_requirements(
+                ClientRequestFlags::CONFIDENTIALITY
+                    | ClientRequestFlags::INTEGRITY
+                    | ClientRequestFlags::ALLOCATE_MEMORY,
+            )
+            .with_target_data_representation(DataRepresentation::Native)
+            .with_target_name("HTTP/emulated")
+            .with_output(&mut output);
+        if input.is_some() {
+            builder = builder.with_input(&mut inbuf);
+        }
+        neg.initialize_security_context_impl(&mut builder)
+            .expect("isc")
+            .resolve_to_result()
+            .expect("isc result");
+        output.remove(0).buffer
+    };
+    let token_of = |r: &Reply| {
+        r.headers
+            .get("WWW-Authenticate")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Negotiate "))
+            .map(|t| B64.decode(t).expect("base64"))
+    };
+    let mut conn = connect(fleet.hosts[0].addr).await;
+    let t1 = step(None);
+    assert_eq!(t1.first(), Some(&0x60), "SPNEGO NegTokenInit");
+    let r = conn
+        .post(
+            &[("Authorization", format!("Negotiate {}", B64.encode(&t1)))],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let t3 = step(token_of(&r));
+    let r = conn
+        .post(
+            &[("Authorization", format!("Negotiate {}", B64.encode(&t3)))],
+            Vec::new(),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert!(
+        token_of(&r).is_some(),
+        "the last SPNEGO token comes with the 200"
+    );
+    fleet.shutdown().await;
+}

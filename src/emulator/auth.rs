@@ -6,10 +6,11 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use secrecy::{ExposeSecret as _, SecretString};
+use sspi::ntlm::NtlmConfig;
 use sspi::{
-    AuthIdentity, AuthIdentityBuffers, BufferType, CredentialUse, DataRepresentation,
-    EncryptionFlags, Ntlm, SecurityBuffer, SecurityBufferRef, SecurityStatus, ServerRequestFlags,
-    Sspi as _, Username,
+    AuthIdentity, AuthIdentityBuffers, BufferType, CredentialUse, Credentials, CredentialsBuffers,
+    DataRepresentation, EncryptionFlags, Negotiate, NegotiateConfig, Ntlm, SecurityBuffer,
+    SecurityBufferRef, SecurityStatus, ServerRequestFlags, Sspi as _, Username,
 };
 
 /// `Content-Type` of a sealed body.
@@ -86,13 +87,35 @@ pub(crate) enum Leg {
     /// Send this CHALLENGE back with 401.
     Challenge(Vec<u8>),
     /// The AUTHENTICATE message checked out: the connection is authenticated.
-    Authenticated,
+    /// SPNEGO sends a last token (accept-completed, mechListMIC) with the 200.
+    Authenticated(Option<Vec<u8>>),
+}
+
+/// The security context: raw NTLMSSP, or NTLM inside SPNEGO.
+enum Ctx {
+    Ntlm(Box<Ntlm>, Option<AuthIdentityBuffers>),
+    Spnego(Box<Negotiate>, Option<CredentialsBuffers>),
+}
+
+/// Whether a Negotiate token is SPNEGO (GSS InitialContextToken or NegTokenResp)
+/// rather than raw NTLMSSP.
+pub(crate) fn is_spnego(token: &[u8]) -> bool {
+    matches!(token.first(), Some(0x60 | 0xa1))
+}
+
+/// The raw NTLM message inside a token: the token itself, or the NTLMSSP message
+/// wrapped in SPNEGO (its offsets are relative to its own start, so the bytes
+/// after it do no harm).
+fn inner_ntlm(token: &[u8]) -> Option<&[u8]> {
+    if token.starts_with(NTLM_SIGNATURE) {
+        return Some(token);
+    }
+    find(token, NTLM_SIGNATURE).and_then(|at| token.get(at..))
 }
 
 /// One NTLM acceptor context: per TCP connection, as Windows binds NTLM to it.
 pub(crate) struct NtlmAcceptor {
-    ntlm: Ntlm,
-    creds: Option<AuthIdentityBuffers>,
+    ctx: Ctx,
     /// `tls-server-end-point:` + certificate hash, over HTTPS.
     channel_binding: Option<Vec<u8>>,
     done: bool,
@@ -112,25 +135,47 @@ impl std::fmt::Debug for NtlmAcceptor {
 impl NtlmAcceptor {
     /// A fresh context accepting `user` with `password`; `channel_binding` is the
     /// application data of the expected `tls-server-end-point` binding over HTTPS.
+    /// `spnego` chooses NTLM inside SPNEGO (pyspnego, Windows clients) over raw
+    /// NTLMSSP tokens under the `Negotiate` scheme.
     pub(crate) fn new(
         user: &str,
         password: &SecretString,
         channel_binding: Option<Vec<u8>>,
+        spnego: bool,
     ) -> Result<NtlmAcceptor, AuthError> {
+        let token_err = |e: sspi::Error| AuthError::Token(e.to_string());
         let identity = AuthIdentity {
             username: Username::new(user, None).map_err(|e| AuthError::Token(e.to_string()))?,
             password: password.expose_secret().to_owned().into(),
         };
-        let mut ntlm = Ntlm::new();
-        let acquired = ntlm
-            .acquire_credentials_handle()
-            .with_credential_use(CredentialUse::Inbound)
-            .with_auth_data(&identity)
-            .execute(&mut ntlm)
-            .map_err(|e| AuthError::Token(e.to_string()))?;
+        let ctx = if spnego {
+            let config = NegotiateConfig::new(
+                Box::new(NtlmConfig::default()),
+                Some("ntlm,!kerberos,!pku2u".to_owned()),
+                "EMULATED".to_owned(),
+            );
+            let mut neg =
+                Negotiate::new_server(config, vec![identity.clone()]).map_err(token_err)?;
+            let auth = Credentials::AuthIdentity(identity);
+            let acquired = neg
+                .acquire_credentials_handle()
+                .with_credential_use(CredentialUse::Inbound)
+                .with_auth_data(&auth)
+                .execute(&mut neg)
+                .map_err(token_err)?;
+            Ctx::Spnego(Box::new(neg), acquired.credentials_handle)
+        } else {
+            let mut ntlm = Ntlm::new();
+            let acquired = ntlm
+                .acquire_credentials_handle()
+                .with_credential_use(CredentialUse::Inbound)
+                .with_auth_data(&identity)
+                .execute(&mut ntlm)
+                .map_err(token_err)?;
+            Ctx::Ntlm(Box::new(ntlm), acquired.credentials_handle)
+        };
         Ok(NtlmAcceptor {
-            ntlm,
-            creds: acquired.credentials_handle,
+            ctx,
             channel_binding,
             done: false,
             user: None,
@@ -144,14 +189,17 @@ impl NtlmAcceptor {
 
     /// Feeds one client token (NEGOTIATE or AUTHENTICATE).
     pub(crate) fn step(&mut self, token: &[u8]) -> Result<Leg, AuthError> {
-        let kind = ntlm_message_type(token)
-            .ok_or_else(|| AuthError::Token("not an NTLMSSP message".into()))?;
+        let ntlm_msg = inner_ntlm(token);
+        let kind = ntlm_msg.and_then(ntlm_message_type);
+        if kind.is_none() && matches!(self.ctx, Ctx::Ntlm(..)) {
+            return Err(AuthError::Token("not an NTLMSSP message".into()));
+        }
         let mut input = vec![SecurityBuffer::new(token.to_vec(), BufferType::Token)];
-        if kind == 3 {
+        if let (Some(3), Some(msg)) = (kind, ntlm_msg) {
             if let Some(cb) = &self.channel_binding {
                 // Strict channel binding: a client that sends none is refused too
                 // (sspi only compares a binding that is present).
-                match type3_channel_binding_hash(token) {
+                match type3_channel_binding_hash(msg) {
                     Some(hash) if hash != [0u8; 16] => {}
                     _ => return Err(AuthError::ChannelBinding),
                 }
@@ -160,49 +208,83 @@ impl NtlmAcceptor {
                     BufferType::ChannelBindings,
                 ));
             }
-            self.user = type3_user(token);
+            self.user = type3_user(msg);
         }
         let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
-        let result = self
-            .ntlm
-            .accept_security_context()
-            .with_credentials_handle(&mut self.creds)
-            .with_context_requirements(ServerRequestFlags::ALLOCATE_MEMORY)
-            .with_target_data_representation(DataRepresentation::Native)
-            .with_input(&mut input)
-            .with_output(&mut output)
-            .execute(&mut self.ntlm)
-            .and_then(|mut g| g.resolve_to_result())
-            .map_err(|e| match e.error_type {
-                sspi::ErrorKind::BadBindings => AuthError::ChannelBinding,
-                sspi::ErrorKind::LogonDenied => AuthError::Denied,
-                _ => AuthError::Token(e.to_string()),
-            })?;
-        match result.status {
-            SecurityStatus::ContinueNeeded => {
-                let out = output
-                    .into_iter()
-                    .next()
-                    .map(|b| b.buffer)
-                    .unwrap_or_default();
+        let map = |e: sspi::Error| match e.error_type {
+            sspi::ErrorKind::BadBindings => AuthError::ChannelBinding,
+            sspi::ErrorKind::LogonDenied | sspi::ErrorKind::MessageAltered => AuthError::Denied,
+            _ => AuthError::Token(e.to_string()),
+        };
+        let status = match &mut self.ctx {
+            Ctx::Ntlm(ntlm, creds) => {
+                let ntlm = ntlm.as_mut();
+                ntlm.accept_security_context()
+                    .with_credentials_handle(creds)
+                    .with_context_requirements(ServerRequestFlags::ALLOCATE_MEMORY)
+                    .with_target_data_representation(DataRepresentation::Native)
+                    .with_input(&mut input)
+                    .with_output(&mut output)
+                    .execute(ntlm)
+                    .and_then(|mut g| g.resolve_to_result())
+                    .map_err(map)?
+                    .status
+            }
+            Ctx::Spnego(neg, creds) => {
+                let neg = neg.as_mut();
+                neg.accept_security_context()
+                    .with_credentials_handle(creds)
+                    .with_context_requirements(ServerRequestFlags::ALLOCATE_MEMORY)
+                    .with_target_data_representation(DataRepresentation::Native)
+                    .with_input(&mut input)
+                    .with_output(&mut output)
+                    .execute(neg)
+                    .and_then(|mut g| g.resolve_to_result())
+                    .map_err(map)?
+                    .status
+            }
+        };
+        let out = output
+            .into_iter()
+            .next()
+            .map(|b| b.buffer)
+            .unwrap_or_default();
+        match status {
+            SecurityStatus::ContinueNeeded if !(kind == Some(3) && out.is_empty()) => {
                 Ok(Leg::Challenge(out))
             }
-            SecurityStatus::CompleteNeeded | SecurityStatus::CompleteAndContinue => {
-                self.ntlm
-                    .complete_auth_token(&mut [])
-                    .map_err(|e| match e.error_type {
-                        sspi::ErrorKind::BadBindings => AuthError::ChannelBinding,
-                        _ => AuthError::Denied,
-                    })?;
+            SecurityStatus::CompleteNeeded
+            | SecurityStatus::CompleteAndContinue
+            | SecurityStatus::Ok => {
+                let completed = match &mut self.ctx {
+                    Ctx::Ntlm(ntlm, _) => ntlm.complete_auth_token(&mut []),
+                    Ctx::Spnego(neg, _) => neg.complete_auth_token(&mut []),
+                };
+                completed.map_err(|e| match e.error_type {
+                    sspi::ErrorKind::BadBindings => AuthError::ChannelBinding,
+                    _ => AuthError::Denied,
+                })?;
                 self.done = true;
-                Ok(Leg::Authenticated)
-            }
-            SecurityStatus::Ok => {
-                self.done = true;
-                Ok(Leg::Authenticated)
+                Ok(Leg::Authenticated((!out.is_empty()).then_some(out)))
             }
             other => Err(AuthError::Token(format!("unexpected status {other:?}"))),
         }
+    }
+
+    fn decrypt(&mut self, bufs: &mut [SecurityBufferRef<'_>]) -> Result<(), AuthError> {
+        let r = match &mut self.ctx {
+            Ctx::Ntlm(ntlm, _) => ntlm.decrypt_message(bufs).map(|_| ()),
+            Ctx::Spnego(neg, _) => neg.decrypt_message(bufs).map(|_| ()),
+        };
+        r.map_err(|e| AuthError::Seal(e.to_string()))
+    }
+
+    fn encrypt(&mut self, bufs: &mut [SecurityBufferRef<'_>]) -> Result<(), AuthError> {
+        let r = match &mut self.ctx {
+            Ctx::Ntlm(ntlm, _) => ntlm.encrypt_message(EncryptionFlags::empty(), bufs),
+            Ctx::Spnego(neg, _) => neg.encrypt_message(EncryptionFlags::empty(), bufs),
+        };
+        r.map(|_| ()).map_err(|e| AuthError::Seal(e.to_string()))
     }
 
     /// Unseals an MS-WSMV `multipart/encrypted` body into the SOAP text.
@@ -228,9 +310,7 @@ impl NtlmAcceptor {
             SecurityBufferRef::token_buf(&mut sig),
             SecurityBufferRef::data_buf(&mut data),
         ];
-        self.ntlm
-            .decrypt_message(&mut bufs)
-            .map_err(|e| AuthError::Seal(e.to_string()))?;
+        self.decrypt(&mut bufs)?;
         Ok(data)
     }
 
@@ -242,9 +322,7 @@ impl NtlmAcceptor {
             SecurityBufferRef::token_buf(&mut sig),
             SecurityBufferRef::data_buf(&mut data),
         ];
-        self.ntlm
-            .encrypt_message(EncryptionFlags::empty(), &mut bufs)
-            .map_err(|e| AuthError::Seal(e.to_string()))?;
+        self.encrypt(&mut bufs)?;
         let mut out = Vec::with_capacity(plain.len() + 256);
         out.extend_from_slice(BOUNDARY);
         out.extend_from_slice(b"\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n");
@@ -340,7 +418,7 @@ fn type3_user(msg: &[u8]) -> Option<String> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use sspi::{ClientRequestFlags, SspiImpl as _, ntlm::NtlmConfig};
+    use sspi::{ClientRequestFlags, SspiImpl as _};
 
     /// An sspi NTLM client, as a test peer.
     pub(crate) struct Client {
@@ -405,14 +483,15 @@ pub(crate) mod tests {
 
     #[test]
     fn ntlm_handshake_then_sealed_bodies_round_trip() {
-        let mut server = NtlmAcceptor::new("fleetscan", &secret("pw"), None).expect("acceptor");
+        let mut server =
+            NtlmAcceptor::new("fleetscan", &secret("pw"), None, false).expect("acceptor");
         let mut client = Client::new("fleetscan", "pw", None);
         let t1 = client.step(None);
         let Leg::Challenge(t2) = server.step(&t1).expect("type1") else {
             panic!("challenge expected");
         };
         let t3 = client.step(Some(&t2));
-        assert!(matches!(server.step(&t3), Ok(Leg::Authenticated)));
+        assert!(matches!(server.step(&t3), Ok(Leg::Authenticated(None))));
         assert_eq!(server.user.as_deref(), Some("fleetscan"));
         // The server's own sealing is readable by a peer with the server's keys
         // in reverse: check the framing round trip on the server side.
@@ -423,9 +502,101 @@ pub(crate) mod tests {
         assert_eq!(&payload[..4], &16u32.to_le_bytes());
     }
 
+    fn spnego_client(password: &str) -> (Negotiate, Option<CredentialsBuffers>) {
+        let config = NegotiateConfig::new(
+            Box::new(NtlmConfig::new("TESTCLIENT".into())),
+            Some("ntlm,!kerberos".to_owned()),
+            "TESTCLIENT".to_owned(),
+        );
+        let mut neg = Negotiate::new_client(config).expect("client");
+        let identity = Credentials::AuthIdentity(AuthIdentity {
+            username: Username::new("fleetscan", None).expect("user"),
+            password: password.to_owned().into(),
+        });
+        let acquired = neg
+            .acquire_credentials_handle()
+            .with_credential_use(CredentialUse::Outbound)
+            .with_auth_data(&identity)
+            .execute(&mut neg)
+            .expect("creds");
+        (neg, acquired.credentials_handle)
+    }
+
+    fn spnego_step(
+        neg: &mut Negotiate,
+        creds: &mut Option<CredentialsBuffers>,
+        input: Option<&[u8]>,
+    ) -> Vec<u8> {
+        let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+        let mut inbuf = input
+            .map(|t| vec![SecurityBuffer::new(t.to_vec(), BufferType::Token)])
+            .unwrap_or_default();
+        let mut builder = neg
+            .initialize_security_context()
+            .with_credentials_handle(creds)
+            .with_context_requirements(
+                ClientRequestFlags::CONFIDENTIALITY
+                    | ClientRequestFlags::INTEGRITY
+                    | ClientRequestFlags::ALLOCATE_MEMORY,
+            )
+            .with_target_data_representation(DataRepresentation::Native)
+            .with_target_name("HTTP/127.0.0.1")
+            .with_output(&mut output);
+        if input.is_some() {
+            builder = builder.with_input(&mut inbuf);
+        }
+        neg.initialize_security_context_impl(&mut builder)
+            .expect("isc")
+            .resolve_to_result()
+            .expect("isc result");
+        output.remove(0).buffer
+    }
+
+    #[test]
+    fn spnego_wrapped_ntlm_authenticates_and_seals() {
+        for (password, ok) in [("pw", true), ("wrong", false)] {
+            let mut server =
+                NtlmAcceptor::new("fleetscan", &secret("pw"), None, true).expect("acceptor");
+            let (mut client, mut creds) = spnego_client(password);
+            let t1 = spnego_step(&mut client, &mut creds, None);
+            assert!(is_spnego(&t1));
+            let Leg::Challenge(t2) = server.step(&t1).expect("init") else {
+                panic!("challenge expected");
+            };
+            assert!(is_spnego(&t2));
+            let t3 = spnego_step(&mut client, &mut creds, Some(&t2));
+            let result = server.step(&t3);
+            assert_eq!(result.is_ok(), ok, "password {password}: {result:?}");
+            if !ok {
+                continue;
+            }
+            if let Ok(Leg::Authenticated(Some(last))) = result {
+                spnego_step(&mut client, &mut creds, Some(&last));
+            }
+            let mut sig = vec![0u8; 16];
+            let mut data = b"<s:Envelope/>".to_vec();
+            let mut bufs = [
+                SecurityBufferRef::token_buf(&mut sig),
+                SecurityBufferRef::data_buf(&mut data),
+            ];
+            client
+                .encrypt_message(EncryptionFlags::empty(), &mut bufs)
+                .expect("client seals");
+            let mut body =                 "--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length=13\r\n--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n"
+                .as_bytes()
+                .to_vec();
+            body.extend_from_slice(&16u32.to_le_bytes());
+            body.extend_from_slice(&sig);
+            body.extend_from_slice(&data);
+            body.extend_from_slice(END_BOUNDARY);
+            assert_eq!(server.unseal(&body).expect("unseals"), b"<s:Envelope/>");
+        }
+    }
+
     #[test]
     fn wrong_password_is_denied() {
-        let mut server = NtlmAcceptor::new("fleetscan", &secret("pw"), None).expect("acceptor");
+        let mut server =
+            NtlmAcceptor::new("fleetscan", &secret("pw"), None, false).expect("acceptor");
         let mut client = Client::new("fleetscan", "nope", None);
         let t1 = client.step(None);
         let Leg::Challenge(t2) = server.step(&t1).expect("type1") else {
@@ -444,8 +615,9 @@ pub(crate) mod tests {
             (None, false),
             (Some(b"tls-server-end-point:wrong".to_vec()), false),
         ] {
-            let mut server = NtlmAcceptor::new("fleetscan", &secret("pw"), Some(good.clone()))
-                .expect("acceptor");
+            let mut server =
+                NtlmAcceptor::new("fleetscan", &secret("pw"), Some(good.clone()), false)
+                    .expect("acceptor");
             let mut client = Client::new("fleetscan", "pw", client_cb.as_deref());
             let t1 = client.step(None);
             let Leg::Challenge(t2) = server.step(&t1).expect("type1") else {

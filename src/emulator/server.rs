@@ -335,6 +335,8 @@ async fn handle(
     };
 
     let tls = host.tls.is_some();
+    // SPNEGO's last token (accept-completed, mechListMIC), sent with the response.
+    let mut final_token: Option<Vec<u8>> = None;
     let via = match authz.as_deref() {
         Some(v) if v.len() >= 6 && v[..6].eq_ignore_ascii_case("basic ") => {
             if host.fleet.auth != EmuAuth::Basic
@@ -348,14 +350,24 @@ async fn handle(
             let Some(token) = auth::negotiate_token(v) else {
                 return unauthorized(host, None);
             };
-            match auth::ntlm_message_type(&token) {
-                Some(1) => {
+            let first_leg = if auth::is_spnego(&token) {
+                token.first() == Some(&0x60)
+            } else {
+                auth::ntlm_message_type(&token) == Some(1)
+            };
+            match first_leg {
+                true => {
                     let cbt = host.tls.as_ref().map(|t| t.channel_binding.clone());
-                    let mut acceptor =
-                        match NtlmAcceptor::new(&host.fleet.user, &host.fleet.password, cbt) {
-                            Ok(a) => a,
-                            Err(_) => return unauthorized(host, None),
-                        };
+                    let spnego = auth::is_spnego(&token);
+                    let mut acceptor = match NtlmAcceptor::new(
+                        &host.fleet.user,
+                        &host.fleet.password,
+                        cbt,
+                        spnego,
+                    ) {
+                        Ok(a) => a,
+                        Err(_) => return unauthorized(host, None),
+                    };
                     match acceptor.step(&token) {
                         Ok(Leg::Challenge(t)) => {
                             lock(conn).ntlm = Some(acceptor);
@@ -364,13 +376,13 @@ async fn handle(
                         _ => return unauthorized(host, None),
                     }
                 }
-                Some(3) => {
+                false => {
                     let mut state = lock(conn);
                     let Some(acceptor) = state.ntlm.as_mut() else {
                         return unauthorized(host, None);
                     };
                     match acceptor.step(&token) {
-                        Ok(Leg::Authenticated) => {}
+                        Ok(Leg::Authenticated(last)) => final_token = last,
                         Ok(Leg::Challenge(_)) | Err(_) => {
                             state.ntlm = None;
                             return unauthorized(host, None);
@@ -382,12 +394,11 @@ async fn handle(
                         let mut r = response(StatusCode::OK, Body::empty());
                         r.headers_mut()
                             .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                        add_final_token(&mut r, final_token.as_deref());
                         return r;
                     }
                     Via::Ntlm(host.fleet.user.clone())
                 }
-                // SPNEGO-wrapped tokens are not spoken here (see the module docs).
-                _ => return unauthorized(host, None),
             }
         }
         None => {
@@ -464,12 +475,21 @@ async fn handle(
         Body::full(payload)
     };
     let mut r = response(status, body);
+    add_final_token(&mut r, final_token.as_deref());
     let h = r.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(ctype));
     if let Ok(v) = HeaderValue::from_str(&full_len.to_string()) {
         h.insert(CONTENT_LENGTH, v);
     }
     r
+}
+
+fn add_final_token(r: &mut Response<Body>, token: Option<&[u8]>) {
+    if let Some(t) = token
+        && let Ok(v) = HeaderValue::from_str(&format!("Negotiate {}", B64.encode(t)))
+    {
+        r.headers_mut().insert(WWW_AUTHENTICATE, v);
+    }
 }
 
 /// A response that is not XML: the start of the envelope, then junk.
