@@ -89,7 +89,7 @@ async fn mixed_fleet_of_200_hosts_ends_each_host_in_the_outcome_its_fault_implie
             "--concurrency",
             "200",
             "--timeout",
-            "15s",
+            "40s",
             "--retries",
             "1",
             "-q",

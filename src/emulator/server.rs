@@ -41,6 +41,9 @@ use super::wire::{self, Action, NS_SHELL};
 
 /// Largest request body read (Windows' MaxEnvelopeSizekb is 500 KB; the program's
 /// environment chunks fit well below this).
+/// How often the probe program writes its buffered lines (`probes::FLUSH_INTERVAL_MS`).
+const PROGRAM_FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+
 const MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
 /// Time a client gets to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -786,12 +789,25 @@ impl PlanJob {
                 false,
             ),
         };
-        let early: usize = out
-            .stdout_lines
-            .iter()
-            .take(out.stdout_lines.len() / 2)
-            .map(|l| l.len() + 2)
-            .sum();
+        let never_done = powershell && host.fault == Some(Fault::PsTimeout);
+        let runtime = if powershell {
+            host.ps_runtime
+        } else {
+            Duration::ZERO
+        };
+        // The probe program buffers its lines and writes them every couple of
+        // seconds and at the end (probes::FLUSH_INTERVAL_MS), so a program that ends
+        // within one flush interval prints everything at once, as Windows would show
+        // it: one Receive. A longer or hanging program has written a first batch.
+        let early: usize = if never_done || runtime > PROGRAM_FLUSH_INTERVAL {
+            out.stdout_lines
+                .iter()
+                .take(out.stdout_lines.len() / 2)
+                .map(|l| l.len() + 2)
+                .sum()
+        } else {
+            0
+        };
         Plan {
             filler: if host.fault == Some(Fault::HugeOutput) {
                 Fault::HUGE_OUTPUT_BYTES
@@ -802,12 +818,8 @@ impl PlanJob {
             early,
             stderr: out.stderr.into_bytes(),
             exit_code: out.exit_code,
-            runtime: if powershell {
-                host.ps_runtime
-            } else {
-                Duration::ZERO
-            },
-            never_done: powershell && host.fault == Some(Fault::PsTimeout),
+            runtime,
+            never_done,
         }
     }
 }

@@ -236,6 +236,10 @@ impl Session {
         }
     }
 
+    /// One empty-body POST carrying an `Authorization` token.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe; callers drop the connection with it (see [`Self::establish`]).
     async fn auth_leg(&mut self, value: String) -> Result<transport::Reply, WinrmError> {
         let conn = self
             .conn
@@ -258,6 +262,10 @@ impl Session {
         .await
     }
 
+    /// NEGOTIATE → 401 + CHALLENGE → AUTHENTICATE → 200, on the pinned connection.
+    ///
+    /// # Cancel safety
+    /// As [`Self::auth_leg`].
     async fn ntlm_handshake(&mut self) -> Result<(), WinrmError> {
         let host = self.endpoint.host.clone();
         let method_name = self.method.name();

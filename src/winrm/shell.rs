@@ -81,6 +81,10 @@ impl Session {
         result
     }
 
+    /// Command, then Receive until Done, feeding the sink; records progress in `phase`.
+    ///
+    /// # Cancel safety
+    /// Not cancel safe (in-flight requests); stops through `limits` instead.
     async fn drive(
         &mut self,
         shell_id: &str,
@@ -158,6 +162,9 @@ impl Session {
     /// terminate so the shell can drop cached output before its *next* command, but
     /// Delete frees the whole shell (3.1.4.4.1), so the Signal would only cost a
     /// round trip (research: roundtrips_and_kerberos.md A.3).
+    ///
+    /// # Cancel safety
+    /// Bounded by its own timeout; dropping it early leaks the shell until IdleTimeOut.
     async fn cleanup(&mut self, shell_id: &str, phase: &Phase, limits: &RunLimits) {
         let host = self.host().to_owned();
         let work = async {

@@ -3,6 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 
+use super::Ctx;
 use super::clock::{iso_utc, wsb_version_id};
 use super::json::{J, obj};
 use crate::emulator::host::{HostState, Incident, RunOutcome};
@@ -108,11 +109,8 @@ pub(crate) fn log_exists(host: &HostState, log: &str) -> bool {
 
 /// `Get-EventsSafe`: the matching events newest first, `Ok(empty)` when none
 /// match, `Err(message)` when `Get-WinEvent` throws something else.
-pub(crate) fn query(
-    host: &HostState,
-    now: OffsetDateTime,
-    f: &Filter<'_>,
-) -> Result<Vec<Event>, String> {
+pub(crate) fn query<'c>(ctx: &'c Ctx<'_>, f: &Filter<'_>) -> Result<Vec<&'c Event>, String> {
+    let host = ctx.host;
     if !log_exists(host, f.log) {
         return Err(format!(
             "There is not an event log on the localhost computer that matches \"{}\".",
@@ -122,8 +120,10 @@ pub(crate) fn query(
     if !host.is_admin() {
         return Err(UNAUTHORIZED.to_owned());
     }
-    let mut out: Vec<Event> = all_events(host, now)
-        .into_iter()
+    let mut out: Vec<&Event> = ctx
+        .events
+        .get_or_init(|| all_events(host, ctx.now))
+        .iter()
         .filter(|e| {
             e.log == f.log
                 && f.provider

@@ -53,6 +53,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) now: OffsetDateTime,
     /// `DOMAIN\user` as `WindowsIdentity.Name` prints it.
     pub(crate) account: String,
+    /// The host's event records, generated once per program run.
+    pub(crate) events: std::cell::OnceCell<Vec<events::Event>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -61,6 +63,7 @@ impl<'a> Ctx<'a> {
             host,
             now: true_now + time::Duration::milliseconds(host.clock.skew_ms),
             account: format!("{}\\{}", host.account.domain_netbios, bare_user(user)),
+            events: std::cell::OnceCell::new(),
         }
     }
 }

@@ -939,8 +939,7 @@ fn wsb_backup_sets(ctx: &Ctx<'_>) -> Answer {
 fn wsb_events(ctx: &Ctx<'_>) -> Answer {
     let since = ctx.now - Duration::days(30);
     let ops = query(
-        ctx.host,
-        ctx.now,
+        ctx,
         &Filter {
             log: LOG_WSB,
             provider: None,
@@ -951,8 +950,7 @@ fn wsb_events(ctx: &Ctx<'_>) -> Answer {
         },
     )?;
     let app = query(
-        ctx.host,
-        ctx.now,
+        ctx,
         &Filter {
             log: LOG_APPLICATION,
             provider: Some("Microsoft-Windows-Backup"),
@@ -964,8 +962,8 @@ fn wsb_events(ctx: &Ctx<'_>) -> Answer {
     )?;
     Ok(obj! {
         "window_days" => 30,
-        "operational" => ops.iter().map(super::events::Event::wsb_ev_out).collect::<Vec<J>>(),
-        "application" => app.iter().map(super::events::Event::wsb_ev_out).collect::<Vec<J>>(),
+        "operational" => ops.iter().map(|e| e.wsb_ev_out()).collect::<Vec<J>>(),
+        "application" => app.iter().map(|e| e.wsb_ev_out()).collect::<Vec<J>>(),
     })
 }
 
@@ -973,8 +971,7 @@ fn imagepaths(ctx: &Ctx<'_>) -> J {
     // Best effort (the program wraps it in its own try/catch): an unreadable
     // System log leaves the list empty.
     let scm = query(
-        ctx.host,
-        ctx.now,
+        ctx,
         &Filter {
             log: LOG_SYSTEM,
             provider: Some("Service Control Manager"),
@@ -989,7 +986,7 @@ fn imagepaths(ctx: &Ctx<'_>) -> J {
     obj! {
         "services_checked" => n,
         "suspicious" => J::Arr(vec![]),
-        "scm_7000" => scm.iter().map(super::events::Event::ev_out).collect::<Vec<J>>(),
+        "scm_7000" => scm.iter().map(|e| e.ev_out()).collect::<Vec<J>>(),
     }
 }
 
@@ -1078,8 +1075,7 @@ fn vss_writers(h: &HostState) -> J {
 
 fn vss_events(ctx: &Ctx<'_>) -> Answer {
     let ev = query(
-        ctx.host,
-        ctx.now,
+        ctx,
         &Filter {
             log: LOG_APPLICATION,
             provider: Some("VSS"),
@@ -1193,8 +1189,7 @@ fn shadow_storage(h: &HostState) -> J {
 
 fn volsnap(ctx: &Ctx<'_>) -> Answer {
     let ev = query(
-        ctx.host,
-        ctx.now,
+        ctx,
         &Filter {
             log: LOG_SYSTEM,
             provider: None,
@@ -1207,7 +1202,7 @@ fn volsnap(ctx: &Ctx<'_>) -> Answer {
     let rows: Vec<J> = ev
         .iter()
         .filter(|e| e.provider.eq_ignore_ascii_case("volsnap"))
-        .map(super::events::Event::ev_out)
+        .map(|e| e.ev_out())
         .collect();
     Ok(obj! { "window_days" => 30, "events" => rows })
 }
@@ -1270,7 +1265,7 @@ fn efi(ctx: &Ctx<'_>) -> Answer {
             max: 50,
         },
     ] {
-        match query(h, ctx.now, &filter) {
+        match query(ctx, &filter) {
             Ok(events) => w.extend(events),
             Err(e) => event_errors.push(J::from(e)),
         }
@@ -1281,7 +1276,7 @@ fn efi(ctx: &Ctx<'_>) -> Answer {
             let t = e.props_text().to_lowercase();
             t.contains("0x8078011e") || t.contains("2155348254")
         })
-        .map(super::events::Event::ev_out)
+        .map(|e| e.ev_out())
         .collect();
     let esp: Vec<J> = if h.platform.uefi {
         vec![obj! { "disk" => 0, "partition" => 1, "size" => "104857600", "is_system" => true }]
@@ -1360,8 +1355,7 @@ fn cloudbackup(ctx: &Ctx<'_>) -> Answer {
     let exists = log_exists(h, LOG_CLOUDBACKUP);
     let events = if exists {
         query(
-            h,
-            ctx.now,
+            ctx,
             &Filter {
                 log: LOG_CLOUDBACKUP,
                 provider: None,
@@ -1377,7 +1371,7 @@ fn cloudbackup(ctx: &Ctx<'_>) -> Answer {
     Ok(obj! {
         "log_exists" => exists,
         "window_days" => 14,
-        "events" => events.iter().map(super::events::Event::ev_out).collect::<Vec<J>>(),
+        "events" => events.iter().map(|e| e.ev_out()).collect::<Vec<J>>(),
     })
 }
 
