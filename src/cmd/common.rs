@@ -38,42 +38,69 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 
 /// Cancels the returned token on the first SIGINT or SIGTERM: running hosts then
 /// clean up and the reports are written. A second signal exits at once with 130.
+/// The handlers are installed before this returns, so no early signal is lost.
 pub(crate) fn cancel_on_signals() -> CancellationToken {
     let token = CancellationToken::new();
     let cancel = token.clone();
+    let mut signals = Signals::watch();
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.next().await;
         eprintln!(
             "fleetscan: interrupted; finishing running hosts and writing reports (press Ctrl-C again to stop at once)"
         );
         cancel.cancel();
-        wait_for_signal().await;
+        signals.next().await;
         eprintln!("fleetscan: stopped at once");
         std::process::exit(130);
     });
     token
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, watched from creation on.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                // Both futures are cancel safe (signal streams keep pending signals).
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn watch() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let streams = match (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) {
+                (Ok(i), Ok(t)) => Some((i, t)),
+                _ => {
+                    tracing::warn!(
+                        "cannot watch SIGINT/SIGTERM; Ctrl-C will stop without writing reports"
+                    );
+                    None
+                }
+            };
+            Signals { streams }
+        }
+        #[cfg(not(unix))]
+        Signals {}
+    }
+
+    async fn next(&mut self) {
+        #[cfg(unix)]
+        match &mut self.streams {
+            // Both recv() futures are cancel safe: a signal not taken stays queued.
+            Some((interrupt, terminate)) => {
                 tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
+                    _ = interrupt.recv() => {}
+                    _ = terminate.recv() => {}
                 }
             }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
+            None => std::future::pending().await,
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
     }
 }
 

@@ -41,6 +41,9 @@ async fn serve(args: EmulateArgs, spec: FleetSpec) -> anyhow::Result<u8> {
             ),
         }
     }
+    // Watch the signals before saying "ready": a supervisor may stop us the moment it
+    // reads that line, and an unwatched SIGTERM would kill the process instead.
+    let signals = Signals::watch()?;
     let line = ready_line(&fleet, &scenario_label);
     let mut out = std::io::stdout().lock();
     // A closed stdout (e.g. `| head -1`) must not stop the fleet.
@@ -48,7 +51,7 @@ async fn serve(args: EmulateArgs, spec: FleetSpec) -> anyhow::Result<u8> {
     let _ = out.flush();
     drop(out);
 
-    wait_for_signal().await?;
+    signals.wait().await;
     fleet.shutdown().await;
     Ok(0)
 }
@@ -177,21 +180,42 @@ fn first_address(cidr: &str, hosts: usize) -> anyhow::Result<Ipv4Addr> {
 }
 
 /// Waits for SIGINT or SIGTERM.
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// SIGINT and SIGTERM, watched from the moment [`Signals::watch`] returns.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut term = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r.context("cannot watch SIGINT")?,
-            _ = term.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn watch() -> anyhow::Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt()).context("cannot watch SIGINT")?,
+                terminate: signal(SignalKind::terminate()).context("cannot watch SIGTERM")?,
+            })
+        }
+        #[cfg(not(unix))]
+        Ok(Signals {})
+    }
+
+    async fn wait(mut self) {
+        #[cfg(unix)]
+        {
+            // Both recv() futures are cancel safe: a signal not taken stays queued.
+            tokio::select! {
+                _ = self.interrupt.recv() => {}
+                _ = self.terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
         }
     }
-    #[cfg(not(unix))]
-    tokio::signal::ctrl_c()
-        .await
-        .context("cannot watch Ctrl-C")?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,7 +1,12 @@
 //! Authentication and message sealing as a default Windows WinRM listener does
 //! them: Basic (when enabled), NTLM under the `Negotiate` scheme through sspi's
-//! acceptor (one context per TCP connection), channel binding checked over HTTPS,
-//! and MS-WSMV `multipart/encrypted` bodies sealed with the NTLM session.
+//! acceptors (raw NTLMSSP tokens, or NTLM inside SPNEGO; one context per TCP
+//! connection), channel binding checked strictly over HTTPS (missing or wrong:
+//! refused), and MS-WSMV `multipart/encrypted` bodies sealed with the session.
+//!
+//! sspi's NTLM acceptor checks the password through the MIC only (sspi-rs#172): a
+//! client that sends no MIC would pass. Fine for an emulator, not a security
+//! boundary.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;

@@ -39,11 +39,10 @@ use super::shell::{DEFAULT_IDLE_TIMEOUT, Plan, Poll, Shells};
 use super::tls::Identity;
 use super::wire::{self, Action, NS_SHELL};
 
-/// Largest request body read (Windows' MaxEnvelopeSizekb is 500 KB; the program's
-/// environment chunks fit well below this).
 /// How often the probe program writes its buffered lines (`probes::FLUSH_INTERVAL_MS`).
 const PROGRAM_FLUSH_INTERVAL: Duration = Duration::from_secs(2);
-
+/// Largest request body read (Windows' MaxEnvelopeSizekb is 500 KB; the program's
+/// environment chunks fit well below this).
 const MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
 /// Time a client gets to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -358,50 +357,43 @@ async fn handle(
             } else {
                 auth::ntlm_message_type(&token) == Some(1)
             };
-            match first_leg {
-                true => {
-                    let cbt = host.tls.as_ref().map(|t| t.channel_binding.clone());
-                    let spnego = auth::is_spnego(&token);
-                    let mut acceptor = match NtlmAcceptor::new(
-                        &host.fleet.user,
-                        &host.fleet.password,
-                        cbt,
-                        spnego,
-                    ) {
+            if first_leg {
+                let cbt = host.tls.as_ref().map(|t| t.channel_binding.clone());
+                let spnego = auth::is_spnego(&token);
+                let mut acceptor =
+                    match NtlmAcceptor::new(&host.fleet.user, &host.fleet.password, cbt, spnego) {
                         Ok(a) => a,
                         Err(_) => return unauthorized(host, None),
                     };
-                    match acceptor.step(&token) {
-                        Ok(Leg::Challenge(t)) => {
-                            lock(conn).ntlm = Some(acceptor);
-                            return unauthorized(host, Some(&t));
-                        }
-                        _ => return unauthorized(host, None),
+                match acceptor.step(&token) {
+                    Ok(Leg::Challenge(t)) => {
+                        lock(conn).ntlm = Some(acceptor);
+                        return unauthorized(host, Some(&t));
                     }
+                    _ => return unauthorized(host, None),
                 }
-                false => {
-                    let mut state = lock(conn);
-                    let Some(acceptor) = state.ntlm.as_mut() else {
+            } else {
+                let mut state = lock(conn);
+                let Some(acceptor) = state.ntlm.as_mut() else {
+                    return unauthorized(host, None);
+                };
+                match acceptor.step(&token) {
+                    Ok(Leg::Authenticated(last)) => final_token = last,
+                    Ok(Leg::Challenge(_)) | Err(_) => {
+                        state.ntlm = None;
                         return unauthorized(host, None);
-                    };
-                    match acceptor.step(&token) {
-                        Ok(Leg::Authenticated(last)) => final_token = last,
-                        Ok(Leg::Challenge(_)) | Err(_) => {
-                            state.ntlm = None;
-                            return unauthorized(host, None);
-                        }
                     }
-                    drop(state);
-                    if body.is_empty() {
-                        // The handshake primed with an empty body, as pywinrm does.
-                        let mut r = response(StatusCode::OK, Body::empty());
-                        r.headers_mut()
-                            .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
-                        add_final_token(&mut r, final_token.as_deref());
-                        return r;
-                    }
-                    Via::Ntlm(host.fleet.user.clone())
                 }
+                drop(state);
+                if body.is_empty() {
+                    // The handshake primed with an empty body, as pywinrm does.
+                    let mut r = response(StatusCode::OK, Body::empty());
+                    r.headers_mut()
+                        .insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+                    add_final_token(&mut r, final_token.as_deref());
+                    return r;
+                }
+                Via::Ntlm(host.fleet.user.clone())
             }
         }
         None => {
