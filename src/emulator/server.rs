@@ -39,11 +39,10 @@ use super::shell::{DEFAULT_IDLE_TIMEOUT, Plan, Poll, Shells};
 use super::tls::Identity;
 use super::wire::{self, Action, NS_SHELL};
 
-/// Largest request body read (Windows' MaxEnvelopeSizekb is 500 KB; the program's
-/// environment chunks fit well below this).
 /// How often the probe program writes its buffered lines (`probes::FLUSH_INTERVAL_MS`).
 const PROGRAM_FLUSH_INTERVAL: Duration = Duration::from_secs(2);
-
+/// Largest request body read (Windows' MaxEnvelopeSizekb is 500 KB; the program's
+/// environment chunks fit well below this).
 const MAX_REQUEST_BODY: usize = 4 * 1024 * 1024;
 /// Time a client gets to finish the TLS handshake.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
