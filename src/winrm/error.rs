@@ -200,6 +200,17 @@ pub enum WinrmError {
         /// `Basic`, `NTLM` or `Negotiate`.
         method: &'static str,
     },
+    /// The server offers the scheme we used but answered our NTLM negotiation with
+    /// 401 and no challenge.
+    #[error(
+        "{host}: the server refused the {method} negotiation (401 without a challenge); NTLM may be restricted by policy on the host (Network security: Restrict NTLM), or the account may not log on over WinRM"
+    )]
+    NtlmRefused {
+        /// Host.
+        host: String,
+        /// `NTLM` or `Negotiate`.
+        method: &'static str,
+    },
     /// The server does not offer the auth method we were told to use.
     #[error(
         "{host}: the server does not accept {method} (it offers: {offered}); pick another --auth or enable it on the host"
@@ -355,6 +366,7 @@ impl WinrmError {
             WinrmError::InsecureBasic { .. }
             | WinrmError::CredentialsRejected { .. }
             | WinrmError::AuthMethodRefused { .. }
+            | WinrmError::NtlmRefused { .. }
             | WinrmError::AuthProtocol { .. } => FailureClass::AuthFailed,
             WinrmError::Fault { fault, .. } if fault.code == Some(FAULT_ACCESS_DENIED) => {
                 FailureClass::AuthFailed

@@ -305,6 +305,15 @@ impl Session {
                 {
                     continue;
                 }
+                if offered
+                    .iter()
+                    .any(|c| c.scheme.eq_ignore_ascii_case(scheme.name()))
+                {
+                    return Err(WinrmError::NtlmRefused {
+                        host,
+                        method: method_name,
+                    });
+                }
                 return Err(WinrmError::AuthMethodRefused {
                     host,
                     method: method_name,
