@@ -2,6 +2,29 @@
 //! Server 2022 host, chosen so that it flips the verdict of the checks it is about
 //! (and, where Windows itself ties them together, their close neighbours) and no
 //! others.
+//!
+//! What each scenario changes in the verdicts (pinned by `tests/scenarios_verdicts.rs`):
+//!
+//! | scenario | checks it flips (besides healthy's pass) |
+//! |---|---|
+//! | `wsb_missing` | `wsb.feature_installed`, `wsb.cmdlets_available` fail; `wsb.last_job`, `wsb.summary`, `wsb.backup_sets`, `wsb.event_history` unknown |
+//! | `vss_disabled` | `svc.vss_startup` fail; `vss.writers` unknown (vssadmin cannot start VSS) |
+//! | `swprv_disabled` | `svc.swprv_startup` fail |
+//! | `rpc_manual` | `svc.rpcss_startup` warn |
+//! | `mars_missing` | `mars.installed` fail; every MARS-only check not_applicable |
+//! | `mars_outdated` | `mars.version` fail (2.0.9197.0 < 2.0.9249.0) |
+//! | `mars_stopped` | `mars.service_running` warn; `mars.policy_and_jobs` unknown (engine not running) |
+//! | `low_scratch_space` | `mars.scratch_free_space` fail |
+//! | `dotnet_old` | `dotnet.version` fail |
+//! | `svi_acl_broken` | `acl.svi_system_full_control` fail |
+//! | `vss_writer_timeout` | `vss.writer_timeout_events`, `vss.writers` fail |
+//! | `shadow_storage_full` | `vss.shadow_storage`, `vss.volsnap_events` fail |
+//! | `efi_locked` | `efi.esp_lock` fail; `wsb.event_history`, `mars.cloudbackup_events` warn (a later retry succeeded) |
+//! | `azure_vm` | `limit.azure_vm_system_state` fail; `azure.vm_detect` reports the VM |
+//! | `clock_skew` | `time.clock_timezone` fail |
+//! | `server_core` | `os.supported_sku` fail |
+//! | `not_admin` | `host.context` warn; admin-only checks unknown |
+//! | `german_locale` | none (localized console text must not change a verdict) |
 
 use std::fmt;
 use std::str::FromStr;
