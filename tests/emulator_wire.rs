@@ -1140,3 +1140,48 @@ async fn spnego_wrapped_ntlm_is_accepted_under_negotiate() {
     );
     fleet.shutdown().await;
 }
+
+#[tokio::test]
+async fn program_sent_on_stdin_runs_once_stdin_ends() {
+    let fleet = RunningFleet::start(basic_fleet(1)).await.expect("starts");
+    let mut conn = connect(fleet.hosts[0].addr).await;
+    let r = plain(&mut conn, &create(&[])).await;
+    let shell = text_of(&r.text(), "ShellId").expect("ShellId");
+    let bootstrap = "$ProgressPreference='SilentlyContinue'; $b=[Convert]::FromBase64String([Console]::In.ReadToEnd()); $z=New-Object IO.Compression.GzipStream((New-Object IO.MemoryStream(,$b)),[IO.Compression.CompressionMode]::Decompress); & ([scriptblock]::Create((New-Object IO.StreamReader($z)).ReadToEnd()))";
+    let utf16: Vec<u8> = bootstrap
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
+    let r = plain(
+        &mut conn,
+        &command(
+            &shell,
+            "powershell.exe",
+            &["-EncodedCommand", &B64.encode(utf16)],
+        ),
+    )
+    .await;
+    let cmd = text_of(&r.text(), "CommandId").expect("CommandId");
+    // Nothing runs before the program arrives.
+    let r = plain(&mut conn, &receive(&shell, &cmd, "PT0.2S")).await;
+    assert_eq!(fault_code(&r.text()).as_deref(), Some("2150858793"));
+    let (env, _) = pack(&probe_program(&["host.context"]));
+    let program: String = env.into_iter().map(|(_, v)| v).collect();
+    let send = envelope(
+        "http://schemas.microsoft.com/wbem/wsman/1/windows/shell/Send",
+        Some(&shell),
+        "PT20S",
+        &format!(
+            r#"<rsp:Send><rsp:Stream Name="stdin" CommandId="{cmd}" End="true">{}</rsp:Stream></rsp:Send>"#,
+            B64.encode(program)
+        ),
+    );
+    let r = plain(&mut conn, &send).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(r.text().contains("<rsp:SendResponse/>"));
+    let r = plain(&mut conn, &receive(&shell, &cmd, "PT5S")).await;
+    let (out, done) = streams(&r.text());
+    assert_eq!(done, Some(0));
+    assert!(out.starts_with("{\"id\":\"host.context\""), "{out}");
+    fleet.shutdown().await;
+}
