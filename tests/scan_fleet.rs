@@ -36,6 +36,14 @@ async fn fleetscan(args: Vec<String>, password: &str) -> Output {
     .expect("join")
 }
 
+/// A temporary directory holding the fleet's inventory, and the inventory's path.
+fn inventory_of(fleet: &RunningFleet) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("fleet.ini");
+    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    (dir, inv)
+}
+
 fn args(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -74,9 +82,7 @@ async fn mixed_fleet_of_200_hosts_ends_each_host_in_the_outcome_its_fault_implie
             "mixed fleet lacks {fault:?}"
         );
     }
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("fleet.ini");
-    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    let (dir, inv) = inventory_of(&fleet);
     let json = dir.path().join("scan.json");
     let csv = dir.path().join("scan.csv");
     let out = fleetscan(
@@ -149,9 +155,7 @@ async fn hanging_host_ends_at_the_timeout_and_the_others_are_scanned() {
     spec.hosts[1].fault = Some(Fault::Hang);
     spec.hosts[2].fault = Some(Fault::PsTimeout);
     let fleet = start(spec, "fleetscan").await;
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("fleet.ini");
-    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    let (dir, inv) = inventory_of(&fleet);
     let json = dir.path().join("scan.json");
     let t0 = std::time::Instant::now();
     let out = fleetscan(
@@ -207,9 +211,7 @@ async fn password_never_appears_in_output_logs_reports_or_journal() {
     let mut spec = FleetSpec::uniform(3, Scenario::Healthy);
     spec.hosts[2].fault = Some(Fault::AuthReject);
     let fleet = start(spec, canary).await;
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("fleet.ini");
-    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    let (dir, _inv) = inventory_of(&fleet);
     let p = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
     let out = fleetscan(
         vec![
@@ -259,9 +261,7 @@ async fn sigint_mid_scan_writes_journal_and_report_and_exits_130() {
         h.fault = Some(Fault::Hang);
     }
     let fleet = start(spec, "fleetscan").await;
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("fleet.ini");
-    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    let (dir, inv) = inventory_of(&fleet);
     let json = dir.path().join("scan.json");
     let journal = dir.path().join("j.jsonl");
     let child = Command::new(BIN)
