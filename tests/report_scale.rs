@@ -46,6 +46,9 @@ fn measure_writers_at_5000_hosts_and_42_checks() {
         report.hosts.len()
     );
     let keep = std::env::var_os("FLEETSCAN_SCALE_OUT").map(std::path::PathBuf::from);
+    if let Some(dir) = &keep {
+        std::fs::create_dir_all(dir).expect("create FLEETSCAN_SCALE_OUT");
+    }
     type W = fn(&report::FleetReport, &mut Vec<u8>) -> Result<(), report::ReportError>;
     let writers: [(&str, &str, W); 4] = [
         ("json", "scan.json", |r, w| report::json::write(r, w)),
