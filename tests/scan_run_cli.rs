@@ -21,6 +21,24 @@ async fn fleetscan(args: Vec<String>) -> Output {
     .expect("join")
 }
 
+/// A temporary directory holding the fleet's inventory, and the inventory's path.
+fn inventory_of(fleet: &RunningFleet) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("fleet.ini");
+    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    (dir, inv)
+}
+
+/// Runs the binary with FLEETSCAN_PASSWORD set and no stdin, waiting for it.
+fn fleetscan_sync(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("FLEETSCAN_PASSWORD", "x")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run fleetscan")
+}
+
 fn owned(list: &[&str]) -> Vec<String> {
     list.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -30,9 +48,7 @@ async fn run_prints_each_hosts_output_prefixed_and_exit_codes_follow_cli_md() {
     let fleet = RunningFleet::start(FleetSpec::uniform(2, Scenario::Healthy))
         .await
         .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("fleet.ini");
-    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    let (_dir, inv) = inventory_of(&fleet);
     let inv = inv.to_str().unwrap();
 
     let out = fleetscan(owned(&[
@@ -117,9 +133,7 @@ async fn run_exits_3_when_a_host_cannot_run_the_command() {
     let mut spec = FleetSpec::uniform(2, Scenario::Healthy);
     spec.hosts[1].fault = Some(Fault::Refuse);
     let fleet = RunningFleet::start(spec).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("fleet.ini");
-    std::fs::write(&inv, fleet.inventory_ini()).unwrap();
+    let (_dir, inv) = inventory_of(&fleet);
     let out = fleetscan(owned(&[
         "run",
         "-i",
@@ -146,19 +160,15 @@ fn malformed_inventory_stops_the_scan_with_exit_2_naming_file_and_line() {
     )
     .unwrap();
     let journal = dir.path().join("j.jsonl");
-    let out = Command::new(BIN)
-        .args([
-            "scan",
-            "-i",
-            inv.to_str().unwrap(),
-            "-u",
-            "x",
-            "--journal",
-            journal.to_str().unwrap(),
-        ])
-        .env("FLEETSCAN_PASSWORD", "x")
-        .output()
-        .unwrap();
+    let out = fleetscan_sync(&[
+        "scan",
+        "-i",
+        inv.to_str().unwrap(),
+        "-u",
+        "x",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("prod.ini:3"), "{stderr}");
@@ -175,50 +185,37 @@ fn malformed_waiver_file_stops_the_scan_before_any_connection() {
         "- host: 'web*'\n  check: svc.vss_startup\n  expires: not-a-date\n",
     )
     .unwrap();
-    let out = Command::new(BIN)
-        .args([
-            "scan",
-            "-t",
-            "127.0.0.1:1",
-            "-u",
-            "x",
-            "--waivers",
-            waivers.to_str().unwrap(),
-        ])
-        .env("FLEETSCAN_PASSWORD", "x")
-        .output()
-        .unwrap();
+    let out = fleetscan_sync(&[
+        "scan",
+        "-t",
+        "127.0.0.1:1",
+        "-u",
+        "x",
+        "--waivers",
+        waivers.to_str().unwrap(),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("waivers.yml"));
 }
 
 #[test]
 fn missing_password_variable_is_a_usage_error_that_says_how_to_set_it() {
-    let out = Command::new(BIN)
-        .args([
-            "scan",
-            "-t",
-            "127.0.0.1:1",
-            "-u",
-            "x",
-            "--password-env",
-            "FS_TEST_UNSET_VAR",
-        ])
-        .env_remove("FS_TEST_UNSET_VAR")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = fleetscan_sync(&[
+        "scan",
+        "-t",
+        "127.0.0.1:1",
+        "-u",
+        "x",
+        "--password-env",
+        "FS_TEST_UNSET_VAR",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("FS_TEST_UNSET_VAR"));
 }
 
 #[test]
 fn basic_over_http_is_refused_without_allow_unencrypted() {
-    let out = Command::new(BIN)
-        .args(["scan", "-t", "127.0.0.1:1", "-u", "x", "--auth", "basic"])
-        .env("FLEETSCAN_PASSWORD", "x")
-        .output()
-        .unwrap();
+    let out = fleetscan_sync(&["scan", "-t", "127.0.0.1:1", "-u", "x", "--auth", "basic"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--allow-unencrypted"));
 }
