@@ -268,7 +268,11 @@ fn html_names_every_host_and_check() {
     for host in &report.hosts {
         assert!(text.contains(&host.name), "host {} missing", host.name);
         for check in &host.checks {
-            assert!(text.contains(&check.id), "check {} missing", check.id);
+            assert!(
+                text.contains(check.id.as_ref()),
+                "check {} missing",
+                check.id
+            );
         }
         assert!(html.contains(
             &format!("id=h{}", report.hosts.iter().position(|h| h.name == host.name).unwrap())

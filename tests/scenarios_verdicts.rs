@@ -30,7 +30,7 @@ fn judge(host: &HostState) -> Verdicts {
     evidence
         .judge(&Settings::default(), ProgramEnd::Completed)
         .into_iter()
-        .map(|r| (r.id, (r.status, r.summary)))
+        .map(|r| (r.id.into_owned(), (r.status, r.summary)))
         .collect()
 }
 

@@ -6,6 +6,7 @@
 //! [`MAX_LINE_BYTES`] is not parsed but recorded as that probe's failure; only the
 //! first line per probe id counts.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -201,14 +202,14 @@ impl Evidence {
             .map(|check| {
                 let (status, summary, evidence) = self.judge_one(check, settings, &facts, &end);
                 CheckResult {
-                    id: check.id.to_string(),
-                    title: check.title.to_string(),
-                    seed_section: check.seed_section.to_string(),
+                    id: Cow::Borrowed(check.id),
+                    title: Cow::Borrowed(check.title),
+                    seed_section: Cow::Borrowed(check.seed_section),
                     severity: check.severity,
                     status,
                     summary,
                     evidence,
-                    remediation: check.remediation.to_string(),
+                    remediation: Cow::Borrowed(check.remediation),
                     waived: None,
                 }
             })
@@ -342,7 +343,7 @@ mod tests {
         ev.accept_line(&context_line(true, "en-US"));
         ev.accept_line(&services_line());
         let results = ev.judge(&Settings::default(), ProgramEnd::Completed);
-        let ids: Vec<&str> = results.iter().map(|r| r.id.as_str()).collect();
+        let ids: Vec<&str> = results.iter().map(|r| r.id.as_ref()).collect();
         assert_eq!(ids, prog.check_ids());
         assert!(
             results.iter().all(|r| r.status == Status::Pass),

@@ -119,19 +119,19 @@ pub fn diff(old: &FleetReport, new: &FleetReport) -> Diff {
             });
         }
         let old_checks: HashMap<&str, &CheckResult> = before
-            .map(|h| h.checks.iter().map(|c| (c.id.as_str(), c)).collect())
+            .map(|h| h.checks.iter().map(|c| (c.id.as_ref(), c)).collect())
             .unwrap_or_default();
         let change = |check: &CheckResult, old_status: Option<Status>| CheckChange {
             host: host.name.clone(),
-            check: check.id.clone(),
-            title: check.title.clone(),
+            check: check.id.to_string(),
+            title: check.title.to_string(),
             severity: check.severity,
             old_status,
             new_status: check.status,
             summary: check.summary.clone(),
         };
         for check in &host.checks {
-            let was = old_checks.get(check.id.as_str()).copied();
+            let was = old_checks.get(check.id.as_ref()).copied();
             let was_failing = was.is_some_and(failing);
             if failing(check) && !was_failing {
                 d.new_failures.push(change(check, was.map(|c| c.status)));

@@ -350,7 +350,7 @@ impl<'a> Page<'a> {
             }
             cells.iter_mut().for_each(|c| *c = "z");
             for check in &host.checks {
-                if let Some(&i) = position.get(check.id.as_str())
+                if let Some(&i) = position.get(check.id.as_ref())
                     && let Some(slot) = cells.get_mut(i)
                 {
                     *slot = cell_class(check);
@@ -529,7 +529,7 @@ impl<'a> Page<'a> {
         write!(out, "<td>{}", Html(&check.summary))?;
         if check.status == Status::Fail
             && check.waived.is_none()
-            && let Some(i) = self.failing_index.get(check.id.as_str())
+            && let Some(i) = self.failing_index.get(check.id.as_ref())
         {
             write!(out, " <a href=#c{i}>fix</a>")?;
         }

@@ -5,6 +5,7 @@
 //! a `HostReport` with an [`Outcome`] other than `Scanned` and an `error`, never a
 //! missing row.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -159,14 +160,18 @@ pub struct AppliedWaiver {
 }
 
 /// One check's result on one host.
+///
+/// `id`, `title`, `seed_section` and `remediation` come from the static catalogue,
+/// so a scan borrows them instead of copying four strings per check per host; a
+/// report read back from JSON owns them. Serialised either way they are plain strings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     /// Stable check id from the catalogue, e.g. `svc.vss_startup`.
-    pub id: String,
+    pub id: Cow<'static, str>,
     /// Human title of the check.
-    pub title: String,
+    pub title: Cow<'static, str>,
     /// Section of Microsoft's article the check comes from.
-    pub seed_section: String,
+    pub seed_section: Cow<'static, str>,
     /// How bad a failure of this check is.
     pub severity: Severity,
     /// The verdict.
@@ -176,7 +181,7 @@ pub struct CheckResult {
     /// The evidence worth showing (a JSON object of selected facts), raw as received.
     pub evidence: serde_json::Value,
     /// What to do about a failure, in our own words.
-    pub remediation: String,
+    pub remediation: Cow<'static, str>,
     /// Set when a waiver accepted this check's failure or warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waived: Option<AppliedWaiver>,
@@ -318,7 +323,7 @@ mod tests {
                     status,
                     summary: String::new(),
                     evidence: serde_json::Value::Null,
-                    remediation: String::new(),
+                    remediation: Cow::Borrowed(""),
                     waived: None,
                 })
                 .into_iter()
@@ -396,6 +401,32 @@ mod tests {
     fn interrupted_run_exits_130_whatever_the_hosts() {
         let r = report(vec![host(Outcome::Skipped, None)], true);
         assert_eq!(r.exit_status().code(), 130);
+    }
+
+    #[test]
+    fn borrowed_catalogue_text_serialises_as_plain_strings_and_reads_back_owned() {
+        let check = CheckResult {
+            id: Cow::Borrowed("svc.vss_startup"),
+            title: Cow::Borrowed("VSS startup"),
+            seed_section: Cow::Borrowed("Pre-requisite"),
+            severity: Severity::Critical,
+            status: Status::Fail,
+            summary: "VSS is Disabled".into(),
+            evidence: serde_json::json!({"start_mode": "Disabled"}),
+            remediation: Cow::Borrowed("Set-Service VSS -StartupType Manual"),
+            waived: None,
+        };
+        let text = serde_json::to_string(&check).expect("serialize");
+        assert_eq!(
+            text,
+            r#"{"id":"svc.vss_startup","title":"VSS startup","seed_section":"Pre-requisite","severity":"critical","status":"fail","summary":"VSS is Disabled","evidence":{"start_mode":"Disabled"},"remediation":"Set-Service VSS -StartupType Manual"}"#
+        );
+        let back: CheckResult = serde_json::from_str(&text).expect("parse");
+        assert_eq!(back, check);
+        for field in [&back.id, &back.title, &back.seed_section, &back.remediation] {
+            assert!(matches!(field, Cow::Owned(_)), "{field:?} borrowed");
+        }
+        assert_eq!(serde_json::to_string(&back).expect("serialize"), text);
     }
 
     #[test]

@@ -60,9 +60,9 @@ pub const CHECK_IDS: [&str; 42] = [
 /// Builds one check result.
 pub fn check(id: &str, status: Status, summary: &str, evidence: serde_json::Value) -> CheckResult {
     CheckResult {
-        id: id.to_owned(),
-        title: format!("Title of {id}"),
-        seed_section: "Pre-requisite".to_owned(),
+        id: id.to_owned().into(),
+        title: format!("Title of {id}").into(),
+        seed_section: "Pre-requisite".into(),
         severity: if id.starts_with("svc.") || id.starts_with("wsb.") {
             Severity::Critical
         } else {
@@ -71,7 +71,7 @@ pub fn check(id: &str, status: Status, summary: &str, evidence: serde_json::Valu
         status,
         summary: summary.to_owned(),
         evidence,
-        remediation: format!("Fix {id}: run the documented command, then scan again."),
+        remediation: format!("Fix {id}: run the documented command, then scan again.").into(),
         waived: None,
     }
 }

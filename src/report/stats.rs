@@ -113,7 +113,7 @@ pub fn failing_checks(report: &FleetReport) -> Vec<FailingCheck<'_>> {
         for check in &host.checks {
             if check.status == Status::Fail && check.waived.is_none() {
                 by_id
-                    .entry(check.id.as_str())
+                    .entry(check.id.as_ref())
                     .or_insert_with(|| FailingCheck {
                         id: &check.id,
                         title: &check.title,
@@ -145,7 +145,7 @@ pub fn check_columns(report: &FleetReport) -> Vec<&str> {
     let found = report
         .hosts
         .iter()
-        .flat_map(|h| h.checks.iter().map(|c| c.id.as_str()));
+        .flat_map(|h| h.checks.iter().map(|c| c.id.as_ref()));
     for id in selected.chain(found) {
         if seen.insert(id) {
             columns.push(id);
