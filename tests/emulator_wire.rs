@@ -423,8 +423,8 @@ impl NtlmClient {
 
 const SEALED: &str = "multipart/encrypted;protocol=\"application/HTTP-SPNEGO-session-encrypted\";boundary=\"Encrypted Boundary\"";
 
-/// Authenticates `conn` with NTLM under Negotiate (type3 with an empty body).
-async fn ntlm_handshake(conn: &mut Conn, client: &mut NtlmClient) -> u16 {
+/// Sends NEGOTIATE and answers the CHALLENGE: the AUTHENTICATE (type 3), not sent yet.
+async fn ntlm_authenticate(conn: &mut Conn, client: &mut NtlmClient) -> Vec<u8> {
     let t1 = client.step(None);
     let r = conn
         .post(
@@ -442,7 +442,12 @@ async fn ntlm_handshake(conn: &mut Conn, client: &mut NtlmClient) -> u16 {
         .expect("challenge token")
         .to_owned();
     let t2 = B64.decode(challenge).expect("base64");
-    let t3 = client.step(Some(&t2));
+    client.step(Some(&t2))
+}
+
+/// Authenticates `conn` with NTLM under Negotiate (type3 with an empty body).
+async fn ntlm_handshake(conn: &mut Conn, client: &mut NtlmClient) -> u16 {
+    let t3 = ntlm_authenticate(conn, client).await;
     let r = conn
         .post(
             &[("Authorization", format!("Negotiate {}", B64.encode(&t3)))],
@@ -662,6 +667,48 @@ async fn ntlm_with_a_wrong_password_gets_401() {
     let mut conn = connect(fleet.hosts[0].addr).await;
     let mut client = NtlmClient::new("not-the-password", None);
     assert_eq!(ntlm_handshake(&mut conn, &mut client).await, 401);
+    fleet.shutdown().await;
+}
+
+#[tokio::test]
+async fn sealed_body_after_a_refused_authenticate_is_refused() {
+    let fleet = RunningFleet::start(FleetSpec::uniform(1, Scenario::Healthy))
+        .await
+        .expect("starts");
+    let mut conn = connect(fleet.hosts[0].addr).await;
+    let mut client = NtlmClient::new("not-the-password", None);
+    let t3 = ntlm_authenticate(&mut conn, &mut client).await;
+    let body = client.seal(&create(&[]));
+    let r = conn
+        .post(
+            &[
+                ("Authorization", format!("Negotiate {}", B64.encode(&t3))),
+                ("Content-Type", SEALED.to_owned()),
+            ],
+            body,
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    assert_eq!(r.body.expect("body"), Vec::<u8>::new());
+    // Keys derived from the wrong password open nothing on this connection: not
+    // a bare sealed body, and not the same AUTHENTICATE replayed.
+    let r = conn
+        .post(
+            &[("Content-Type", SEALED.to_owned())],
+            client.seal(&create(&[])),
+        )
+        .await;
+    assert_eq!(r.status, 401);
+    let r = conn
+        .post(
+            &[
+                ("Authorization", format!("Negotiate {}", B64.encode(&t3))),
+                ("Content-Type", SEALED.to_owned()),
+            ],
+            client.seal(&create(&[])),
+        )
+        .await;
+    assert_eq!(r.status, 401);
     fleet.shutdown().await;
 }
 
@@ -1056,7 +1103,10 @@ async fn type3_may_carry_the_first_sealed_body() {
         .await;
     assert_eq!(r.status, 200);
     let xml = client.unseal(&r.body.expect("body"));
-    assert!(text_of(&xml, "ShellId").is_some(), "{xml}");
+    let shell = text_of(&xml, "ShellId").expect("shell id");
+    // The connection stays authenticated for the following sealed requests.
+    let (status, deleted) = sealed(&mut conn, &mut client, &delete(&shell)).await;
+    assert_eq!(status, 200, "{deleted}");
     fleet.shutdown().await;
 }
 

@@ -109,10 +109,38 @@ async fn run_hostname(auth_emu: EmuAuth, tls: bool, auth: AuthMethod) -> u32 {
 }
 
 #[tokio::test]
-async fn ntlm_over_http_with_sealing_runs_a_command() {
+async fn ntlm_over_http_with_sealing_runs_a_command_in_five_requests() {
     let sent = run_hostname(EmuAuth::Ntlm, false, AuthMethod::Ntlm).await;
-    // type 1, type 3, Create, Command, Receive, Delete.
-    assert_eq!(sent, 6);
+    // type 1, then Create (sealed, carrying type 3), Command, Receive, Delete.
+    assert_eq!(sent, 5);
+}
+
+#[tokio::test]
+async fn ntlm_empty_body_priming_runs_a_command_in_six_requests() {
+    let f = start(
+        spec(EmuAuth::Ntlm, false, None),
+        ClientOptions {
+            ntlm_empty_body_priming: true,
+            ..ClientOptions::default()
+        },
+    )
+    .await;
+    let mut session = f
+        .client
+        .connect(&f.endpoint, AuthMethod::Ntlm, &creds(&f.fleet, PASSWORD))
+        .await
+        .expect("connect");
+    assert_eq!(session.requests_sent(), 2);
+    let mut out = CollectedOutput::default();
+    let exit = session
+        .run(&hostname(), &mut out, &limits(Duration::from_secs(30)))
+        .await
+        .expect("run");
+    assert_eq!(exit.exit_code, 0);
+    assert_eq!(out.stdout_lines, vec![f.fleet.hosts[0].name.clone()]);
+    // type 1, type 3 (empty body), Create, Command, Receive, Delete.
+    assert_eq!(session.requests_sent(), 6);
+    f.fleet.shutdown().await;
 }
 
 #[tokio::test]
@@ -122,9 +150,10 @@ async fn basic_over_https_runs_a_command() {
 }
 
 #[tokio::test]
-async fn ntlm_over_https_with_channel_binding_runs_a_command() {
+async fn ntlm_over_https_with_channel_binding_runs_a_command_in_five_requests() {
     let sent = run_hostname(EmuAuth::Ntlm, true, AuthMethod::Negotiate).await;
-    assert_eq!(sent, 6);
+    // type 1, then Create (carrying type 3 with the binding), Command, Receive, Delete.
+    assert_eq!(sent, 5);
 }
 
 #[tokio::test]
@@ -155,32 +184,32 @@ async fn probe_program_travels_in_environment_chunks_and_comes_back_as_lines() {
 }
 
 #[tokio::test]
-async fn wrong_password_is_a_credentials_error() {
-    for (emu, tls, auth) in [
-        (EmuAuth::Ntlm, false, AuthMethod::Ntlm),
-        (EmuAuth::Ntlm, true, AuthMethod::Ntlm),
-        (EmuAuth::Basic, true, AuthMethod::Basic),
+async fn wrong_password_is_a_credentials_error_after_one_logon_attempt() {
+    // (emulator auth, TLS, method, requests until the rejection)
+    for (emu, tls, auth, requests) in [
+        // NEGOTIATE, then the sealed Create carrying the AUTHENTICATE.
+        (EmuAuth::Ntlm, false, AuthMethod::Ntlm, 2),
+        (EmuAuth::Ntlm, true, AuthMethod::Ntlm, 2),
+        // The Create with the Basic header.
+        (EmuAuth::Basic, true, AuthMethod::Basic, 1),
     ] {
         let f = start(spec(emu, tls, None), ClientOptions::default()).await;
-        let result = match f
+        let mut session = f
             .client
             .connect(&f.endpoint, auth, &creds(&f.fleet, "not-the-password"))
             .await
-        {
-            Err(e) => Err(e),
-            Ok(mut session) => {
-                let mut out = CollectedOutput::default();
-                session
-                    .run(&hostname(), &mut out, &limits(Duration::from_secs(30)))
-                    .await
-                    .map(|_| ())
-            }
-        };
-        let err = result.expect_err("rejected");
+            .expect("nothing proves the password before the first SOAP request");
+        let mut out = CollectedOutput::default();
+        let err = session
+            .run(&hostname(), &mut out, &limits(Duration::from_secs(30)))
+            .await
+            .expect_err("rejected");
         assert!(
             matches!(err, WinrmError::CredentialsRejected { .. }),
             "{auth:?}: {err:?}"
         );
+        assert!(!err.is_transient());
+        assert_eq!(session.requests_sent(), requests, "{auth:?} tls={tls}");
         assert_eq!(err.class(), FailureClass::AuthFailed);
         assert!(!format!("{err} {err:?}").contains("not-the-password"));
         f.fleet.shutdown().await;
@@ -216,8 +245,8 @@ async fn receive_that_times_out_twice_then_completes() {
         .expect("run");
     assert_eq!(exit.exit_code, 0);
     assert_eq!(out.stdout_lines.len(), 1);
-    // 2 auth + Create + Command + Delete = 5, the rest are Receives.
-    let receives = session.requests_sent() - 5;
+    // NEGOTIATE + Create (with AUTHENTICATE) + Command + Delete = 4, the rest are Receives.
+    let receives = session.requests_sent() - 4;
     assert!(receives >= 3, "{receives} Receives");
     f.fleet.shutdown().await;
 }

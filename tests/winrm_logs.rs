@@ -52,10 +52,16 @@ fn client_logs_at_trace_level_never_contain_the_password() {
             .run(&hostname(), &mut out, &limits())
             .await
             .expect("run");
-        let err = client
+        // The AUTHENTICATE (and so the rejection) comes with the first SOAP request.
+        let mut rejected = client
             .connect(&ep, AuthMethod::Ntlm, &creds("wrong-canary-Pa55"))
             .await
+            .expect("connect");
+        let err = rejected
+            .run(&hostname(), &mut CollectedOutput::default(), &limits())
+            .await
             .expect_err("rejected");
+        tracing::debug!(session = ?rejected, "rejected session");
         tracing::debug!(error = %err, debug = ?err, session = ?session, "final state");
     });
     let text = String::from_utf8_lossy(&logs.0.lock().expect("lock")).into_owned();

@@ -385,6 +385,8 @@ async fn handle(
                     }
                 }
                 drop(state);
+                // Otherwise the type 3 rides on the first (sealed) SOAP body, which
+                // MS-WSMV 2.2.9.1.1.1 allows: serve that body below.
                 if body.is_empty() {
                     // The handshake primed with an empty body, as pywinrm does.
                     let mut r = response(StatusCode::OK, Body::empty());

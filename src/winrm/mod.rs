@@ -76,6 +76,13 @@ pub struct ClientOptions {
     pub max_output_bytes: usize,
     /// Cap on XML nesting depth.
     pub max_xml_depth: usize,
+    /// Send the NTLM AUTHENTICATE (type 3) in its own empty-body POST before the
+    /// first SOAP request, as pywinrm, pypsrp and WinRb 2.3 do. Costs one request
+    /// per connection; OMI (WinRM on Linux) needs it because it checks the body
+    /// size before finishing the handshake. Off by default: the AUTHENTICATE rides
+    /// on the first (sealed) SOAP request, which MS-WSMV 2.2.9.1.1.1 allows and
+    /// Windows accepts (WinRb 1.6–2.2, winrm4j).
+    pub ntlm_empty_body_priming: bool,
 }
 
 impl Default for ClientOptions {
@@ -91,6 +98,7 @@ impl Default for ClientOptions {
             max_response_bytes: 4 << 20,
             max_output_bytes: 64 << 20,
             max_xml_depth: 64,
+            ntlm_empty_body_priming: false,
         }
     }
 }

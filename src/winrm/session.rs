@@ -76,10 +76,14 @@ impl Client {
 
     /// TCP (+TLS) connect and the auth handshake; no shell yet.
     ///
-    /// For NTLM this sends NEGOTIATE and AUTHENTICATE in empty-body POSTs (2
-    /// requests) so the connection is authenticated before the first sealed body,
-    /// as pywinrm, pypsrp and WinRb do. Basic sends its header with each request
-    /// and needs no request here.
+    /// For NTLM this sends NEGOTIATE in an empty-body POST (1 request) and keeps
+    /// the AUTHENTICATE for the first SOAP request of [`Session::run`], which
+    /// carries it in its `Authorization` header with a body already sealed with the
+    /// new keys (MS-WSMV 2.2.9.1.1.1; WinRb 1.6–2.2 and winrm4j do the same). So
+    /// wrong credentials surface as `CredentialsRejected` from the first `run`, not
+    /// from here. With [`ClientOptions::ntlm_empty_body_priming`] the AUTHENTICATE
+    /// goes in a second empty-body POST here instead, as pywinrm and pypsrp do.
+    /// Basic sends its header with each request and needs no request here.
     ///
     /// # Errors
     /// Connection errors, `InsecureBasic`, `CredentialsRejected`, `AuthMethodRefused`,
@@ -134,8 +138,14 @@ enum SessionAuth {
     None,
     /// Basic header on every request.
     Basic(SecretString),
-    /// NTLM authenticated the connection; bodies are sealed when `sealed`.
-    Ntlm { ctx: Box<NtlmAuth>, sealed: bool },
+    /// NTLM keys exist; bodies are sealed when `sealed`. `authenticate` is the
+    /// `Authorization` value with the AUTHENTICATE message while the server has not
+    /// seen it yet: the next request carries it, once.
+    Ntlm {
+        ctx: Box<NtlmAuth>,
+        sealed: bool,
+        authenticate: Option<SecretString>,
+    },
 }
 
 /// One host's WinRM session: one pinned keep-alive connection.
@@ -240,7 +250,7 @@ impl Session {
     ///
     /// # Cancel safety
     /// Not cancel safe; callers drop the connection with it (see [`Self::establish`]).
-    async fn auth_leg(&mut self, value: String) -> Result<transport::Reply, WinrmError> {
+    async fn auth_leg(&mut self, value: SecretString) -> Result<transport::Reply, WinrmError> {
         let conn = self
             .conn
             .as_mut()
@@ -250,10 +260,9 @@ impl Session {
                 before_response: true,
             })?;
         self.requests_sent += 1;
-        let secret = SecretString::from(value);
         conn.post(Post {
             action: Action::Authenticate,
-            authorization: Some(&secret),
+            authorization: Some(&value),
             content_type: None,
             body: Bytes::new(),
             read_timeout: AUTH_READ_TIMEOUT,
@@ -262,7 +271,9 @@ impl Session {
         .await
     }
 
-    /// NEGOTIATE → 401 + CHALLENGE → AUTHENTICATE → 200, on the pinned connection.
+    /// NEGOTIATE → 401 + CHALLENGE on the pinned connection, then the
+    /// AUTHENTICATE: kept for the first SOAP request, or (with
+    /// `ntlm_empty_body_priming`) sent on an empty body → 200.
     ///
     /// # Cancel safety
     /// As [`Self::auth_leg`].
@@ -279,7 +290,11 @@ impl Session {
             let mut ctx = Box::new(NtlmAuth::new(&self.creds, &host).map_err(&auth_err)?);
             let negotiate = ctx.negotiate().map_err(&auth_err)?;
             let reply = self
-                .auth_leg(format!("{} {}", scheme.name(), STANDARD.encode(negotiate)))
+                .auth_leg(SecretString::from(format!(
+                    "{} {}",
+                    scheme.name(),
+                    STANDARD.encode(negotiate)
+                )))
                 .await?;
             if reply.status != 401 {
                 return Err(status_error(
@@ -331,18 +346,29 @@ impl Session {
             let authenticate = ctx
                 .authenticate(&challenge, binding.as_deref())
                 .map_err(&auth_err)?;
-            let reply = self
-                .auth_leg(format!(
-                    "{} {}",
-                    scheme.name(),
-                    STANDARD.encode(authenticate)
-                ))
-                .await?;
+            let authenticate = SecretString::from(format!(
+                "{} {}",
+                scheme.name(),
+                STANDARD.encode(authenticate)
+            ));
+            let sealed = self.endpoint.scheme == Scheme::Http;
+            if !self.opts().ntlm_empty_body_priming {
+                // sspi's client is complete once it has produced the AUTHENTICATE,
+                // so the first SOAP body can be sealed now and carry it.
+                self.auth = SessionAuth::Ntlm {
+                    ctx,
+                    sealed,
+                    authenticate: Some(authenticate),
+                };
+                return Ok(());
+            }
+            let reply = self.auth_leg(authenticate).await?;
             return match reply.status {
                 200..=299 => {
                     self.auth = SessionAuth::Ntlm {
                         ctx,
-                        sealed: self.endpoint.scheme == Scheme::Http,
+                        sealed,
+                        authenticate: None,
                     };
                     Ok(())
                 }
@@ -393,8 +419,10 @@ impl Session {
                 before_response: true,
             });
         };
-        let (body, content_type, authorization, sealed) = match &mut self.auth {
-            SessionAuth::Ntlm { ctx, sealed: true } => {
+        let (body, content_type, sealed) = match &mut self.auth {
+            SessionAuth::Ntlm {
+                ctx, sealed: true, ..
+            } => {
                 let ntlm = ctx.sealing().ok_or_else(|| WinrmError::AuthProtocol {
                     host: host.clone(),
                     detail: "no session key to seal with".to_owned(),
@@ -404,18 +432,11 @@ impl Session {
                         host: host.clone(),
                         detail: format!("sealing failed: {e:?}"),
                     })?;
-                (body, seal::SEALED_CONTENT_TYPE, None, true)
+                (body, seal::SEALED_CONTENT_TYPE, true)
             }
-            SessionAuth::Ntlm { sealed: false, .. } => (
+            SessionAuth::Ntlm { sealed: false, .. } | SessionAuth::Basic(_) => (
                 xml.into_bytes(),
                 "application/soap+xml;charset=UTF-8",
-                None,
-                false,
-            ),
-            SessionAuth::Basic(header) => (
-                xml.into_bytes(),
-                "application/soap+xml;charset=UTF-8",
-                Some(&*header),
                 false,
             ),
             SessionAuth::None => {
@@ -424,6 +445,19 @@ impl Session {
                     detail: "the session is not authenticated".to_owned(),
                 });
             }
+        };
+        // The AUTHENTICATE goes out once, with this request, whatever its fate: a
+        // lost connection starts over with a fresh handshake, and a 401 ends the
+        // session (a second try would be a second failed logon on the account).
+        let authenticate = match &mut self.auth {
+            SessionAuth::Ntlm { authenticate, .. } => authenticate.take(),
+            _ => None,
+        };
+        let carries_authenticate = authenticate.is_some();
+        let authorization = match (&authenticate, &self.auth) {
+            (Some(value), _) => Some(value),
+            (None, SessionAuth::Basic(header)) => Some(header),
+            _ => None,
         };
         self.requests_sent += 1;
         let post = conn.post(Post {
@@ -462,6 +496,10 @@ impl Session {
             }
         };
         if reply.status == 401 {
+            // HTTP.sys authenticates before WinRM reads the body, so a 401 to the
+            // request carrying the AUTHENTICATE means the credentials (or the
+            // channel binding) were refused, not the SOAP body.
+            tracing::debug!(host = %host, action = %action, carries_authenticate, "401 from the server");
             self.conn = None;
             return Err(WinrmError::CredentialsRejected {
                 host,
@@ -470,7 +508,9 @@ impl Session {
         }
         let plain = if seal::is_sealed(&reply.content_type) {
             let ntlm = match &mut self.auth {
-                SessionAuth::Ntlm { ctx, sealed: true } => ctx.sealing(),
+                SessionAuth::Ntlm {
+                    ctx, sealed: true, ..
+                } => ctx.sealing(),
                 _ => None,
             };
             let Some(ntlm) = ntlm else {

@@ -34,7 +34,9 @@ impl Session {
     /// stay delivered.
     ///
     /// # Errors
-    /// Any [`WinrmError`]; a failed cleanup is logged, not returned.
+    /// Any [`WinrmError`]; a failed cleanup is logged, not returned. With NTLM the
+    /// first request of a connection carries the AUTHENTICATE, so a wrong password
+    /// or channel binding shows here as `CredentialsRejected` (never retried).
     ///
     /// # Cancel safety
     /// Not cancel safe: dropping the future skips the Delete and leaks the shell

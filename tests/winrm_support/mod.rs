@@ -119,6 +119,9 @@ pub struct Seen {
     /// (action, was the body sealed)
     pub requests: Vec<(String, bool)>,
     pub auth_legs: usize,
+    /// What each AUTHENTICATE (type 3) came with: the SOAP action of the body it
+    /// rode on, or `(empty body)` for a priming POST.
+    pub authenticate_with: Vec<String>,
     pub connections: usize,
 }
 
@@ -136,6 +139,8 @@ pub struct ServerOpts {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Receives answered with a sealed HTTP 500 TimedOut fault before the real answer.
     pub receive_timeouts: Arc<std::sync::atomic::AtomicUsize>,
+    /// Receives are never answered (a hung host: the client's deadline ends the run).
+    pub hang_receives: bool,
 }
 
 impl ServerOpts {
@@ -144,6 +149,7 @@ impl ServerOpts {
             binding: None,
             tls: None,
             receive_timeouts: Arc::default(),
+            hang_receives: false,
         }
     }
     pub fn https(binding: Option<Vec<u8>>, tls: Arc<rustls::ServerConfig>) -> Self {
@@ -151,6 +157,7 @@ impl ServerOpts {
             binding,
             tls: Some(tls),
             receive_timeouts: Arc::default(),
+            hang_receives: false,
         }
     }
 }
@@ -192,6 +199,7 @@ pub async fn serve(opts: ServerOpts) -> (SocketAddr, Arc<Mutex<Seen>>) {
                 }));
                 let sealed_transport = opts.tls.is_none();
                 let timeouts = opts.receive_timeouts.clone();
+                let hang_receives = opts.hang_receives;
                 let service = service_fn(move |req: Request<hyper::body::Incoming>| {
                     let (state, seen, timeouts) = (state.clone(), seen.clone(), timeouts.clone());
                     async move {
@@ -207,7 +215,8 @@ pub async fn serve(opts: ServerOpts) -> (SocketAddr, Arc<Mutex<Seen>>) {
                             .unwrap_or_default()
                             .to_owned();
                         let body = req.into_body().collect().await?.to_bytes();
-                        Ok::<_, hyper::Error>(handle(
+                        let mut served = None;
+                        let reply = handle(
                             &state,
                             &seen,
                             &timeouts,
@@ -215,7 +224,12 @@ pub async fn serve(opts: ServerOpts) -> (SocketAddr, Arc<Mutex<Seen>>) {
                             auth,
                             &content_type,
                             &body,
-                        ))
+                            &mut served,
+                        );
+                        if hang_receives && served.as_deref() == Some("Receive") {
+                            std::future::pending::<()>().await;
+                        }
+                        Ok::<_, hyper::Error>(reply)
                     }
                 });
                 match opts.tls {
@@ -246,6 +260,7 @@ pub fn empty(status: u16) -> Response<Full<Bytes>> {
         .expect("response")
 }
 
+#[allow(clippy::too_many_arguments)]
 pub fn handle(
     state: &Mutex<Conn>,
     seen: &Mutex<Seen>,
@@ -254,11 +269,14 @@ pub fn handle(
     auth: Option<String>,
     content_type: &str,
     body: &[u8],
+    served: &mut Option<String>,
 ) -> Response<Full<Bytes>> {
     let mut st = state.lock().expect("lock");
+    // Set when this request's AUTHENTICATE completed the handshake and a SOAP
+    // body rides with it (MS-WSMV 2.2.9.1.1.1).
+    let mut authenticated_here = false;
     if let Some(token) = auth.as_deref().and_then(|a| a.strip_prefix("Negotiate ")) {
         seen.lock().expect("lock").auth_legs += 1;
-        assert!(body.is_empty(), "auth legs carry no body");
         let Ok(token) = STANDARD.decode(token) else {
             return empty(400);
         };
@@ -278,15 +296,18 @@ pub fn handle(
             .with_output(&mut output)
             .execute(ntlm)
             .and_then(|mut g| g.resolve_to_result());
-        return match result {
-            Ok(r) if r.status == SecurityStatus::ContinueNeeded => Response::builder()
-                .status(401)
-                .header(
-                    "WWW-Authenticate",
-                    format!("Negotiate {}", STANDARD.encode(&output[0].buffer)),
-                )
-                .body(Full::new(Bytes::new()))
-                .expect("response"),
+        match result {
+            Ok(r) if r.status == SecurityStatus::ContinueNeeded => {
+                assert!(body.is_empty(), "the NEGOTIATE leg carries no body");
+                return Response::builder()
+                    .status(401)
+                    .header(
+                        "WWW-Authenticate",
+                        format!("Negotiate {}", STANDARD.encode(&output[0].buffer)),
+                    )
+                    .body(Full::new(Bytes::new()))
+                    .expect("response");
+            }
             Ok(r) => {
                 if r.status == SecurityStatus::CompleteNeeded
                     && ntlm.complete_auth_token(&mut []).is_err()
@@ -294,14 +315,23 @@ pub fn handle(
                     return empty(401);
                 }
                 *authenticated = true;
-                empty(200)
+                if body.is_empty() {
+                    seen.lock()
+                        .expect("lock")
+                        .authenticate_with
+                        .push("(empty body)".to_owned());
+                    return empty(200);
+                }
+                authenticated_here = true;
             }
-            Err(_) => Response::builder()
-                .status(401)
-                .header("WWW-Authenticate", "Negotiate")
-                .body(Full::new(Bytes::new()))
-                .expect("response"),
-        };
+            Err(_) => {
+                return Response::builder()
+                    .status(401)
+                    .header("WWW-Authenticate", "Negotiate")
+                    .body(Full::new(Bytes::new()))
+                    .expect("response");
+            }
+        }
     }
     if !st.authenticated {
         return Response::builder()
@@ -324,10 +354,13 @@ pub fn handle(
         body.to_vec()
     };
     let action = action_of(&String::from_utf8_lossy(&soap));
-    seen.lock()
-        .expect("lock")
-        .requests
-        .push((action.clone(), is_sealed));
+    let mut record = seen.lock().expect("lock");
+    record.requests.push((action.clone(), is_sealed));
+    if authenticated_here {
+        record.authenticate_with.push(action.clone());
+    }
+    drop(record);
+    *served = Some(action.clone());
     let timed_out = action == "Receive"
         && timeouts
             .fetch_update(
