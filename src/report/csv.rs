@@ -23,8 +23,10 @@ use std::io::Write;
 use time::format_description::well_known::Rfc3339;
 
 use super::ReportError;
-use super::model::{CheckResult, FleetReport, HostReport};
-use super::text::compact_json;
+use super::digest::FleetDigest;
+use super::model::FleetReport;
+use super::stream::{ReportHead, ReportHosts, Sink, run_one};
+use super::view::{CheckView, HostView};
 
 /// The header of CLI.md, in order.
 pub const COLUMNS: [&str; 17] = [
@@ -55,44 +57,70 @@ pub const MAX_CELL_CHARS: usize = 32_767;
 /// # Errors
 /// [`ReportError::Io`] when `out` fails.
 pub fn write(report: &FleetReport, out: impl Write) -> Result<(), ReportError> {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(out);
-    writer.write_record(COLUMNS).map_err(csv_error)?;
-    for host in &report.hosts {
-        let base = HostCells::of(report, host);
+    let digest = FleetDigest::of(report);
+    let head = ReportHead::of(report, &digest);
+    run_one(
+        &mut CsvSink::new(&head, out),
+        &mut ReportHosts(&report.hosts),
+    )
+}
+
+/// The CSV writer as a [`Sink`]: the header, then each host's rows as it comes.
+pub struct CsvSink<'h, W: Write> {
+    scan_id: &'h str,
+    writer: csv::Writer<W>,
+}
+
+impl<'h, W: Write> CsvSink<'h, W> {
+    /// A CSV writer for the report `head` describes, writing to `out`.
+    pub fn new(head: &ReportHead<'h>, out: W) -> Self {
+        CsvSink {
+            scan_id: &head.meta.scan_id,
+            writer: csv::WriterBuilder::new()
+                .terminator(csv::Terminator::CRLF)
+                .from_writer(out),
+        }
+    }
+}
+
+impl<W: Write> Sink for CsvSink<'_, W> {
+    fn format(&self) -> &'static str {
+        "csv"
+    }
+
+    fn begin(&mut self) -> std::io::Result<()> {
+        self.writer.write_record(COLUMNS).map_err(csv_error)
+    }
+
+    fn host(&mut self, _index: usize, host: &HostView<'_>) -> std::io::Result<()> {
+        let base = HostCells::of(self.scan_id, host);
         if host.checks.is_empty() {
             let row = base.row(None, host.error.as_deref().unwrap_or(""));
-            write_row(&mut writer, &row)?;
+            write_row(&mut self.writer, &row)?;
         }
         for check in &host.checks {
             let row = base.row(Some(check), &check.summary);
-            write_row(&mut writer, &row)?;
+            write_row(&mut self.writer, &row)?;
         }
+        Ok(())
     }
-    writer.flush().map_err(ReportError::io("csv"))
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.writer.flush()
+    }
 }
 
-fn write_row<W: Write>(
-    writer: &mut csv::Writer<W>,
-    row: &[Cow<'_, str>],
-) -> Result<(), ReportError> {
+fn write_row<W: Write>(writer: &mut csv::Writer<W>, row: &[Cow<'_, str>]) -> std::io::Result<()> {
     let cells: Vec<Cow<'_, str>> = row.iter().map(|c| cell(c)).collect();
     writer
         .write_record(cells.iter().map(|c| c.as_bytes()))
         .map_err(csv_error)
 }
 
-fn csv_error(err: csv::Error) -> ReportError {
+fn csv_error(err: csv::Error) -> std::io::Error {
     match err.into_kind() {
-        csv::ErrorKind::Io(source) => ReportError::Io {
-            format: "csv",
-            source,
-        },
-        other => ReportError::Io {
-            format: "csv",
-            source: std::io::Error::other(format!("{other:?}")),
-        },
+        csv::ErrorKind::Io(source) => source,
+        other => std::io::Error::other(format!("{other:?}")),
     }
 }
 
@@ -107,9 +135,9 @@ struct HostCells<'a> {
 }
 
 impl<'a> HostCells<'a> {
-    fn of(report: &'a FleetReport, host: &'a HostReport) -> HostCells<'a> {
+    fn of(scan_id: &'a str, host: &'a HostView<'a>) -> HostCells<'a> {
         HostCells {
-            scan_id: &report.meta.scan_id,
+            scan_id,
             scanned_at: host.started.format(&Rfc3339).unwrap_or_default(),
             host: &host.name,
             address: &host.address,
@@ -118,8 +146,8 @@ impl<'a> HostCells<'a> {
         }
     }
 
-    fn row<'b>(&'b self, check: Option<&'b CheckResult>, summary: &'b str) -> [Cow<'b, str>; 17] {
-        let text = |f: fn(&CheckResult) -> &str| Cow::Borrowed(check.map(f).unwrap_or(""));
+    fn row<'b>(&'b self, check: Option<&'b CheckView<'b>>, summary: &'b str) -> [Cow<'b, str>; 17] {
+        let text = |f: fn(&'b CheckView<'b>) -> &'b str| Cow::Borrowed(check.map(f).unwrap_or(""));
         let waiver = check.and_then(|c| c.waived.as_ref());
         [
             Cow::Borrowed(self.scan_id),
@@ -134,7 +162,7 @@ impl<'a> HostCells<'a> {
             text(|c| c.severity.as_str()),
             text(|c| c.status.as_str()),
             Cow::Borrowed(summary),
-            check.map_or(Cow::Borrowed(""), |c| Cow::Owned(compact_json(&c.evidence))),
+            text(CheckView::evidence_text),
             text(|c| &c.remediation),
             Cow::Borrowed(match check {
                 None => "",

@@ -64,6 +64,19 @@ pub enum ReportError {
         /// The newest version this build reads.
         supported: u32,
     },
+    /// The journal a scan spilled its hosts to no longer holds what was written
+    /// (truncated, edited or replaced while the scan ran), so the reports cannot
+    /// be written whole.
+    #[error(
+        "the journal {} changed while fleetscan was reading the scanned hosts back from it ({reason}); no report file was written. Leave the journal alone until fleetscan has exited, and scan again",
+        path.display()
+    )]
+    JournalChanged {
+        /// The journal file.
+        path: PathBuf,
+        /// What did not match.
+        reason: String,
+    },
     /// A waiver file is malformed; `line` is 1-based (0 when unknown).
     #[error("{}:{line}: {message}", path.display())]
     Waiver {

@@ -2,13 +2,24 @@
 //! file in the same directory, flushed to disk, then renamed over the target, so
 //! a full disk or a killed process never leaves a half-written report behind
 //! (the previous report, if any, stays whole).
+//!
+//! All requested files are written in one pass over the hosts
+//! ([`super::stream`]): each host is produced once (after a scan: read back from
+//! the journal once) and handed to every writer.
 
 use std::fs::{File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::BufWriter;
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
+use super::ReportError;
+use super::csv::CsvSink;
+use super::digest::FleetDigest;
+use super::html::HtmlSink;
+use super::json::JsonSink;
+use super::junit::JunitSink;
 use super::model::FleetReport;
-use super::{ReportError, csv, html, json, junit};
+use super::stream::{HostSource, ReportHead, ReportHosts, Sink};
 
 /// Where to write each format; `None` skips it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -23,8 +34,6 @@ pub struct OutputPaths {
     pub junit: Option<PathBuf>,
 }
 
-type Writer = fn(&FleetReport, &mut BufWriter<File>) -> Result<(), ReportError>;
-
 /// Writes every requested file of `paths` (JSON first, the raw record).
 ///
 /// A failure on one file does not stop the others.
@@ -33,17 +42,89 @@ type Writer = fn(&FleetReport, &mut BufWriter<File>) -> Result<(), ReportError>;
 /// [`ReportError::Write`] naming the file that could not be written, or
 /// [`ReportError::Several`] when more than one failed.
 pub fn write_files(report: &FleetReport, paths: &OutputPaths) -> Result<(), ReportError> {
-    let jobs: [(&Option<PathBuf>, Writer); 4] = [
-        (&paths.json, |r, w| json::write(r, w)),
-        (&paths.csv, |r, w| csv::write(r, w)),
-        (&paths.html, |r, w| html::write(r, w)),
-        (&paths.junit, |r, w| junit::write(r, w)),
+    let digest = FleetDigest::of(report);
+    let head = ReportHead::of(report, &digest);
+    write_reports(&head, &mut ReportHosts(&report.hosts), paths)
+}
+
+/// Makes a format's sink for a report head, writing to a file.
+type MakeSink = for<'a> fn(&ReportHead<'a>, BufWriter<&'a File>) -> Box<dyn Sink + 'a>;
+
+/// Writes every requested file of `paths` for the report `head` describes, in
+/// one pass over `source`: each host is produced once and handed to every
+/// writer (JSON first, the raw record). Each file is written atomically; a
+/// failure on one file does not stop the others.
+///
+/// # Errors
+/// [`ReportError::Write`] naming the file that could not be written, or
+/// [`ReportError::Several`] when more than one failed; the source's error (and
+/// no file written) when a host cannot be produced.
+pub fn write_reports(
+    head: &ReportHead<'_>,
+    source: &mut dyn HostSource,
+    paths: &OutputPaths,
+) -> Result<(), ReportError> {
+    let formats: [(&Option<PathBuf>, MakeSink); 4] = [
+        (&paths.json, |h, w| Box::new(JsonSink::new(h, w))),
+        (&paths.csv, |h, w| Box::new(CsvSink::new(h, w))),
+        (&paths.html, |h, w| Box::new(HtmlSink::new(h, w))),
+        (&paths.junit, |h, w| Box::new(JunitSink::new(h, w))),
     ];
-    let mut errors: Vec<ReportError> = jobs
+    let targets: Vec<(&Path, MakeSink)> = formats
         .into_iter()
-        .filter_map(|(path, writer)| path.as_deref().map(|p| (p, writer)))
-        .filter_map(|(path, writer)| write_atomically(path, |w| writer(report, w)).err())
+        .filter_map(|(path, make)| path.as_deref().map(|p| (p, make)))
         .collect();
+    write_targets(head, source, &targets)
+}
+
+/// A file being written: its temporary sibling, and the first error of its
+/// writer (after which the writer is fed no more).
+struct Target<'p> {
+    path: &'p Path,
+    temp: PathBuf,
+    file: File,
+    error: Option<std::io::Error>,
+}
+
+fn write_targets(
+    head: &ReportHead<'_>,
+    source: &mut dyn HostSource,
+    targets: &[(&Path, MakeSink)],
+) -> Result<(), ReportError> {
+    let mut created: Vec<Result<(Target<'_>, MakeSink), ReportError>> = targets
+        .iter()
+        .map(|&(path, make)| {
+            create_temp(path).map(|(temp, file)| {
+                let target = Target {
+                    path,
+                    temp,
+                    file,
+                    error: None,
+                };
+                (target, make)
+            })
+        })
+        .collect();
+    let mut open: Vec<&mut (Target<'_>, MakeSink)> =
+        created.iter_mut().filter_map(|c| c.as_mut().ok()).collect();
+    let fed = feed(head, source, &mut open);
+    let mut errors = Vec::new();
+    for entry in created {
+        match (entry, &fed) {
+            (Err(e), _) => errors.push(e),
+            (Ok((target, _)), Err(e)) => {
+                // The hosts could not all be produced: no report may look whole.
+                let _ = std::fs::remove_file(&target.temp);
+                tracing::debug!("{} not written: {e}", target.path.display());
+            }
+            (Ok((target, _)), Ok(())) => {
+                if let Err(e) = commit(target) {
+                    errors.push(e);
+                }
+            }
+        }
+    }
+    fed?;
     match errors.len() {
         0 => Ok(()),
         1 => Err(errors.remove(0)),
@@ -51,23 +132,60 @@ pub fn write_files(report: &FleetReport, paths: &OutputPaths) -> Result<(), Repo
     }
 }
 
-/// Writes `path` through `fill`: a temporary sibling, `sync_all`, then rename.
-fn write_atomically(
-    path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> Result<(), ReportError>,
+/// Runs every target's writer over `source`: begin, the hosts, finish. A
+/// writer's failure is kept in its target; the source's failure is returned.
+fn feed(
+    head: &ReportHead<'_>,
+    source: &mut dyn HostSource,
+    targets: &mut [&mut (Target<'_>, MakeSink)],
 ) -> Result<(), ReportError> {
+    let mut sinks: Vec<(Box<dyn Sink + '_>, &mut Option<std::io::Error>)> = targets
+        .iter_mut()
+        .map(|entry| {
+            let (t, make) = &mut **entry;
+            (make(head, BufWriter::new(&t.file)), &mut t.error)
+        })
+        .collect();
+    let step = |sink: &mut Box<dyn Sink + '_>,
+                error: &mut Option<std::io::Error>,
+                f: &mut dyn FnMut(&mut dyn Sink) -> std::io::Result<()>| {
+        if error.is_none()
+            && let Err(e) = f(sink.as_mut())
+        {
+            *error = Some(e);
+        }
+        error.is_none()
+    };
+    for (sink, error) in &mut sinks {
+        step(sink, error, &mut |s| s.begin());
+    }
+    source.for_each_host(&mut |index, host| {
+        let mut live = false;
+        for (sink, error) in &mut sinks {
+            live |= step(sink, error, &mut |s| s.host(index, host));
+        }
+        if live {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
+    })?;
+    for (sink, error) in &mut sinks {
+        step(sink, error, &mut |s| s.finish());
+    }
+    Ok(())
+}
+
+/// A new temporary file beside `path`, for writing.
+fn create_temp(path: &Path) -> Result<(PathBuf, File), ReportError> {
     let fail = |source: std::io::Error| ReportError::Write {
         path: path.to_owned(),
         source,
     };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
-        _ => PathBuf::from("."),
-    };
     let name = path
         .file_name()
         .ok_or_else(|| fail(std::io::Error::other("the path names no file")))?;
-    let temp = dir.join(format!(
+    let temp = dir_of(path).join(format!(
         ".{}.{}-{:08x}.tmp",
         name.to_string_lossy(),
         std::process::id(),
@@ -78,23 +196,47 @@ fn write_atomically(
         .create_new(true)
         .open(&temp)
         .map_err(fail)?;
-    let mut out = BufWriter::new(file);
-    let written = fill(&mut out)
-        .map_err(|e| match e {
-            ReportError::Io { source, .. } => fail(source),
-            other => other,
-        })
-        .and_then(|()| out.flush().map_err(fail))
-        .and_then(|()| out.get_ref().sync_all().map_err(fail))
-        .and_then(|()| std::fs::rename(&temp, path).map_err(fail));
-    if written.is_err() {
-        // Best effort: the temporary file is ours and incomplete.
-        let _ = std::fs::remove_file(&temp);
-    } else if let Ok(d) = File::open(&dir) {
-        // Persist the rename itself; not every platform can sync a directory.
-        let _ = d.sync_all();
+    Ok((temp, file))
+}
+
+fn dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_owned(),
+        _ => PathBuf::from("."),
     }
-    written
+}
+
+/// Puts a written target in place (sync, rename) or, when its writer failed,
+/// removes the temporary file and names the target in the error.
+fn commit(target: Target<'_>) -> Result<(), ReportError> {
+    let Target {
+        path,
+        temp,
+        file,
+        error,
+    } = target;
+    let written = match error {
+        Some(e) => Err(e),
+        None => file.sync_all().and_then(|()| std::fs::rename(&temp, path)),
+    };
+    drop(file);
+    match written {
+        Ok(()) => {
+            if let Ok(d) = File::open(dir_of(path)) {
+                // Persist the rename itself; not every platform can sync a directory.
+                let _ = d.sync_all();
+            }
+            Ok(())
+        }
+        Err(source) => {
+            // Best effort: the temporary file is ours and incomplete.
+            let _ = std::fs::remove_file(&temp);
+            Err(ReportError::Write {
+                path: path.to_owned(),
+                source,
+            })
+        }
+    }
 }
 
 #[cfg(test)]
@@ -120,19 +262,39 @@ mod tests {
         assert_eq!(names, ["r.csv", "r.json", "r.xml"]);
     }
 
+    /// A writer whose disk fills up after the header.
+    struct DiskFull<W: std::io::Write>(W);
+
+    impl<W: std::io::Write> Sink for DiskFull<W> {
+        fn format(&self) -> &'static str {
+            "csv"
+        }
+        fn begin(&mut self) -> std::io::Result<()> {
+            self.0.write_all(b"half")?;
+            self.0.flush()
+        }
+        fn host(&mut self, _: usize, _: &crate::report::HostView<'_>) -> std::io::Result<()> {
+            Err(std::io::Error::other("No space left on device"))
+        }
+        fn finish(&mut self) -> std::io::Result<()> {
+            self.0.flush()
+        }
+    }
+
     #[test]
-    fn failed_write_names_the_file_and_keeps_the_previous_report() {
+    fn failed_write_names_the_file_keeps_the_previous_report_and_not_the_others() {
         let dir = tempfile::tempdir().unwrap();
         let good = dir.path().join("r.csv");
         std::fs::write(&good, "old").unwrap();
-        let err = write_atomically(&good, |w| {
-            w.write_all(b"half").map_err(ReportError::io("csv"))?;
-            Err(ReportError::Io {
-                format: "csv",
-                source: std::io::Error::other("No space left on device"),
-            })
-        })
-        .unwrap_err();
+        let other = dir.path().join("r.json");
+        let report = sample::fixed_report();
+        let digest = FleetDigest::of(&report);
+        let head = ReportHead::of(&report, &digest);
+        let targets: [(&Path, MakeSink); 2] = [
+            (&good, |_, w| Box::new(DiskFull(w))),
+            (&other, |h, w| Box::new(JsonSink::new(h, w))),
+        ];
+        let err = write_targets(&head, &mut ReportHosts(&report.hosts), &targets).unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("r.csv") && text.contains("No space left"),
@@ -140,7 +302,45 @@ mod tests {
         );
         assert!(text.contains("free space"), "{text}");
         assert_eq!(std::fs::read_to_string(&good).unwrap(), "old");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        let mut json = Vec::new();
+        crate::report::json::write(&report, &mut json).unwrap();
+        assert_eq!(std::fs::read(&other).unwrap(), json);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    /// Hosts that cannot all be produced, like a journal cut short under us.
+    struct CutShort<'a>(&'a [crate::report::HostReport]);
+
+    impl HostSource for CutShort<'_> {
+        fn for_each_host(
+            &mut self,
+            each: &mut dyn FnMut(usize, &crate::report::HostView<'_>) -> ControlFlow<()>,
+        ) -> Result<(), ReportError> {
+            if let Some(h) = self.0.first() {
+                let _ = each(0, &crate::report::HostView::of(h));
+            }
+            Err(ReportError::JournalChanged {
+                path: PathBuf::from("j.jsonl"),
+                reason: "it ends before host 2".into(),
+            })
+        }
+    }
+
+    #[test]
+    fn a_source_that_fails_midway_leaves_no_report_file_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let paths = OutputPaths {
+            csv: Some(dir.path().join("r.csv")),
+            json: Some(dir.path().join("r.json")),
+            html: Some(dir.path().join("r.html")),
+            junit: Some(dir.path().join("r.xml")),
+        };
+        let report = sample::fixed_report();
+        let digest = FleetDigest::of(&report);
+        let head = ReportHead::of(&report, &digest);
+        let err = write_reports(&head, &mut CutShort(&report.hosts), &paths).unwrap_err();
+        assert!(err.to_string().contains("j.jsonl"), "{err}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
     }
 
     #[test]

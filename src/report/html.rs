@@ -21,9 +21,12 @@ use std::io::Write;
 use time::format_description::well_known::Rfc3339;
 
 use super::ReportError;
-use super::model::{CheckResult, FleetReport, HostReport, Outcome, Status};
-use super::stats::{FleetStats, check_columns, failing_checks, is_ready};
-use super::text::{Html, compact_json};
+use super::digest::{CheckCounts, FleetDigest, HostDigest};
+use super::model::{FleetReport, Outcome, Status};
+use super::stats::{FailingCheck, FleetStats, check_columns, failing_checks};
+use super::stream::{ReportHead, ReportHosts, Sink, run_one};
+use super::text::Html;
+use super::view::{CheckView, HostView};
 
 /// Evidence longer than this many characters is cut on the page (the JSON report
 /// keeps it whole): one host's oversized output must not bloat the dashboard.
@@ -94,11 +97,11 @@ if(m){m.addEventListener('mouseover',function(e){
 "##;
 
 /// The matrix class of a check result: one letter, see `STYLE`.
-fn cell_class(check: &CheckResult) -> &'static str {
-    if check.waived.is_some() {
+fn cell_class(status: Status, waived: bool) -> &'static str {
+    if waived {
         return "v";
     }
-    match check.status {
+    match status {
         Status::Pass => "p",
         Status::Warn => "w",
         Status::Fail => "f",
@@ -111,71 +114,84 @@ fn cell_class(check: &CheckResult) -> &'static str {
 ///
 /// # Errors
 /// [`ReportError::Io`] when `out` fails.
-pub fn write(report: &FleetReport, mut out: impl Write) -> Result<(), ReportError> {
-    Page::new(report)
-        .write(&mut out)
-        .and_then(|()| out.flush())
-        .map_err(ReportError::io("html"))
+pub fn write(report: &FleetReport, out: impl Write) -> Result<(), ReportError> {
+    let digest = FleetDigest::of(report);
+    let head = ReportHead::of(report, &digest);
+    run_one(
+        &mut HtmlSink::new(&head, out),
+        &mut ReportHosts(&report.hosts),
+    )
+}
+
+/// The HTML writer as a [`Sink`]: everything up to the per-host evidence comes
+/// from the digest; each host's `<details>` is written as the host comes.
+pub struct HtmlSink<'h, W: Write> {
+    page: Page<'h>,
+    out: W,
+}
+
+impl<'h, W: Write> HtmlSink<'h, W> {
+    /// An HTML writer for the report `head` describes, writing to `out`.
+    pub fn new(head: &ReportHead<'h>, out: W) -> Self {
+        HtmlSink {
+            page: Page::new(*head),
+            out,
+        }
+    }
+}
+
+impl<W: Write> Sink for HtmlSink<'_, W> {
+    fn format(&self) -> &'static str {
+        "html"
+    }
+
+    fn begin(&mut self) -> std::io::Result<()> {
+        self.page.write_head(&mut self.out)
+    }
+
+    fn host(&mut self, index: usize, host: &HostView<'_>) -> std::io::Result<()> {
+        self.page.host_section(&mut self.out, index, host)
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.page.write_tail(&mut self.out)?;
+        self.out.flush()
+    }
 }
 
 struct Page<'a> {
-    report: &'a FleetReport,
+    report: ReportHead<'a>,
     stats: FleetStats,
     columns: Vec<&'a str>,
-    failing: Vec<super::stats::FailingCheck<'a>>,
+    failing: Vec<FailingCheck<'a>>,
     /// Check id → index in `failing`, for the "fix" links of the host sections.
     failing_index: HashMap<&'a str, usize>,
 }
 
-struct Tally {
-    fail: usize,
-    warn: usize,
-    unknown: usize,
-    waived: usize,
-    pass: usize,
-    na: usize,
+fn view_counts(host: &HostView<'_>) -> CheckCounts {
+    CheckCounts::of(host.checks.iter().map(|c| (c.status, c.waived.is_some())))
 }
 
-fn tally(host: &HostReport) -> Tally {
-    let mut t = Tally {
-        fail: 0,
-        warn: 0,
-        unknown: 0,
-        waived: 0,
-        pass: 0,
-        na: 0,
-    };
-    for c in &host.checks {
-        if c.waived.is_some() {
-            t.waived += 1;
-            continue;
-        }
-        match c.status {
-            Status::Pass => t.pass += 1,
-            Status::Warn => t.warn += 1,
-            Status::Fail => t.fail += 1,
-            Status::Unknown => t.unknown += 1,
-            Status::NotApplicable => t.na += 1,
-        }
-    }
-    t
+fn view_is_ready(host: &HostView<'_>) -> bool {
+    host.outcome == Outcome::Scanned && !host.has_unwaived_failure()
 }
 
 impl<'a> Page<'a> {
-    fn new(report: &'a FleetReport) -> Page<'a> {
-        let failing = failing_checks(report);
+    fn new(report: ReportHead<'a>) -> Page<'a> {
+        let failing = failing_checks(report.digest);
         let failing_index = failing.iter().enumerate().map(|(i, c)| (c.id, i)).collect();
         Page {
             report,
-            stats: FleetStats::of(report),
-            columns: check_columns(report),
+            stats: FleetStats::of(report.digest),
+            columns: check_columns(report.meta, report.digest),
             failing,
             failing_index,
         }
     }
 
-    fn write(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let meta = &self.report.meta;
+    /// Everything before the first host's evidence.
+    fn write_head(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let meta = self.report.meta;
         write!(
             out,
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n\
@@ -205,7 +221,13 @@ impl<'a> Page<'a> {
         self.failing_checks(out)?;
         self.host_table(out)?;
         self.unscanned(out)?;
-        self.host_sections(out)?;
+        writeln!(out, "<section id=detail><h2>Evidence per host</h2>")
+    }
+
+    /// Everything after the last host's evidence.
+    fn write_tail(&self, out: &mut impl Write) -> std::io::Result<()> {
+        let meta = self.report.meta;
+        writeln!(out, "</section>")?;
         write!(
             out,
             "<footer><p class=meta>Written by fleetscan {}. This page is self-contained: it loads nothing from anywhere.</p></footer>\n<script>{SCRIPT}</script>\n</body></html>\n",
@@ -317,12 +339,12 @@ impl<'a> Page<'a> {
             .enumerate()
             .map(|(i, id)| (*id, i))
             .collect();
-        let mut order: Vec<(usize, &HostReport, Tally)> = self
-            .report
+        let digest = self.report.digest;
+        let mut order: Vec<(usize, &HostDigest, CheckCounts)> = digest
             .hosts
             .iter()
             .enumerate()
-            .map(|(i, h)| (i, h, tally(h)))
+            .map(|(i, h)| (i, h, h.counts()))
             .collect();
         order.sort_by_key(|(i, h, t)| {
             let rank = if t.fail > 0 {
@@ -349,11 +371,11 @@ impl<'a> Page<'a> {
                 continue;
             }
             cells.iter_mut().for_each(|c| *c = "z");
-            for check in &host.checks {
-                if let Some(&i) = position.get(check.id.as_ref())
+            for &mark in &host.checks {
+                if let Some(&i) = position.get(digest.kind(mark).id.as_ref())
                     && let Some(slot) = cells.get_mut(i)
                 {
-                    *slot = cell_class(check);
+                    *slot = cell_class(mark.status, mark.waived);
                 }
             }
             for class in &cells {
@@ -390,7 +412,7 @@ impl<'a> Page<'a> {
                 Html(check.remediation)
             )?;
             for &h in &check.hosts {
-                if let Some(host) = self.report.hosts.get(h) {
+                if let Some(host) = self.report.digest.hosts.get(h) {
                     write!(out, "<a href=#h{h}>{}</a> ", Html(&host.name))?;
                 }
             }
@@ -405,10 +427,10 @@ impl<'a> Page<'a> {
             "<section id=hosts><h2>Hosts ({})</h2>\
              <p><input id=q type=search placeholder=\"Filter hosts…\" aria-label=\"Filter hosts\"> <span id=qn></span> · click a column to sort</p>\
              <table class=t id=ht><thead><tr><th>host<th>address<th>groups<th>outcome<th>ready<th>fail<th>warn<th>unknown<th>waived<th>pass<th>n/a<th>seconds</thead><tbody>",
-            self.report.hosts.len()
+            self.report.digest.hosts.len()
         )?;
-        for (i, host) in self.report.hosts.iter().enumerate() {
-            let t = tally(host);
+        for (i, host) in self.report.digest.hosts.iter().enumerate() {
+            let t = host.counts();
             writeln!(
                 out,
                 "<tr><td><a href=#h{i}>{}</a><td>{}<td>{}<td>{}<td>{}<td>{}<td>{}<td>{}<td>{}<td>{}<td>{}<td>{:.1}",
@@ -416,7 +438,7 @@ impl<'a> Page<'a> {
                 Html(&host.address),
                 Html(&host.groups.join(", ")),
                 host.outcome,
-                if is_ready(host) { "yes" } else { "no" },
+                if host.is_ready() { "yes" } else { "no" },
                 t.fail,
                 t.warn,
                 t.unknown,
@@ -430,8 +452,9 @@ impl<'a> Page<'a> {
     }
 
     fn unscanned(&self, out: &mut impl Write) -> std::io::Result<()> {
-        let hosts: Vec<(usize, &HostReport)> = self
+        let hosts: Vec<(usize, &HostDigest)> = self
             .report
+            .digest
             .hosts
             .iter()
             .enumerate()
@@ -462,51 +485,53 @@ impl<'a> Page<'a> {
         writeln!(out, "</tbody></table></section>")
     }
 
-    fn host_sections(&self, out: &mut impl Write) -> std::io::Result<()> {
-        writeln!(out, "<section id=detail><h2>Evidence per host</h2>")?;
-        for (i, host) in self.report.hosts.iter().enumerate() {
-            let t = tally(host);
-            writeln!(
-                out,
-                "<details class=host id=h{i}><summary><b>{}</b> · {}{} · {} fail · {} warn · {} unknown · {} waived</summary>",
-                Html(&host.name),
-                host.outcome,
-                if is_ready(host) { " · ready" } else { "" },
-                t.fail,
-                t.warn,
-                t.unknown,
-                t.waived
-            )?;
-            writeln!(
-                out,
-                "<p class=meta>{} · groups {} · started {} · {:.1} s · {} requests</p>",
-                Html(&host.address),
-                Html(&host.groups.join(", ")),
-                host.started.format(&Rfc3339).unwrap_or_default(),
-                host.duration_ms as f64 / 1000.0,
-                host.requests
-            )?;
-            if let Some(error) = &host.error {
-                writeln!(out, "<p class=bad>{}: {}</p>", host.outcome, Html(error))?;
-            }
-            if !host.checks.is_empty() {
-                writeln!(
-                    out,
-                    "<table class=\"t e\"><thead><tr><th>check<th>status<th>summary<th>evidence</thead><tbody>"
-                )?;
-                for check in &host.checks {
-                    self.check_row(out, check)?;
-                }
-                writeln!(out, "</tbody></table>")?;
-            }
-            writeln!(out, "</details>")?;
+    /// One host's collapsed section with every check's evidence.
+    fn host_section(
+        &self,
+        out: &mut impl Write,
+        i: usize,
+        host: &HostView<'_>,
+    ) -> std::io::Result<()> {
+        let t = view_counts(host);
+        writeln!(
+            out,
+            "<details class=host id=h{i}><summary><b>{}</b> · {}{} · {} fail · {} warn · {} unknown · {} waived</summary>",
+            Html(&host.name),
+            host.outcome,
+            if view_is_ready(host) { " · ready" } else { "" },
+            t.fail,
+            t.warn,
+            t.unknown,
+            t.waived
+        )?;
+        writeln!(
+            out,
+            "<p class=meta>{} · groups {} · started {} · {:.1} s · {} requests</p>",
+            Html(&host.address),
+            Html(&host.groups.join(", ")),
+            host.started.format(&Rfc3339).unwrap_or_default(),
+            host.duration_ms as f64 / 1000.0,
+            host.requests
+        )?;
+        if let Some(error) = &host.error {
+            writeln!(out, "<p class=bad>{}: {}</p>", host.outcome, Html(error))?;
         }
-        writeln!(out, "</section>")
+        if !host.checks.is_empty() {
+            writeln!(
+                out,
+                "<table class=\"t e\"><thead><tr><th>check<th>status<th>summary<th>evidence</thead><tbody>"
+            )?;
+            for check in &host.checks {
+                self.check_row(out, check)?;
+            }
+            writeln!(out, "</tbody></table>")?;
+        }
+        writeln!(out, "</details>")
     }
 
-    fn check_row(&self, out: &mut impl Write, check: &CheckResult) -> std::io::Result<()> {
+    fn check_row(&self, out: &mut impl Write, check: &CheckView<'_>) -> std::io::Result<()> {
         // Passing rows carry no class: they are the bulk of a big report.
-        match cell_class(check) {
+        match cell_class(check.status, check.waived.is_some()) {
             "p" => write!(out, "<tr><td>{}<td>{}", Html(&check.id), check.status)?,
             class => write!(
                 out,
@@ -533,9 +558,9 @@ impl<'a> Page<'a> {
         {
             write!(out, " <a href=#c{i}>fix</a>")?;
         }
-        let evidence = compact_json(&check.evidence);
+        let evidence = check.evidence_text();
         match evidence.char_indices().nth(MAX_EVIDENCE_CHARS) {
-            None => writeln!(out, "<td>{}", Html(&evidence)),
+            None => writeln!(out, "<td>{}", Html(evidence)),
             Some((cut, _)) => writeln!(
                 out,
                 "<td>{}<b>…[{} more characters in the JSON report]</b>",

@@ -7,7 +7,10 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ReportError;
+use super::digest::FleetDigest;
 use super::model::{FleetReport, SCHEMA_VERSION};
+use super::stream::{ReportHead, ReportHosts, Sink, run_one};
+use super::view::HostView;
 
 /// Writes `report` as JSON to `out`: one host per line (compact inside), so the
 /// file stays about half the size of indented JSON at thousands of hosts while
@@ -15,25 +18,61 @@ use super::model::{FleetReport, SCHEMA_VERSION};
 ///
 /// # Errors
 /// [`ReportError::Io`] when `out` fails.
-pub fn write(report: &FleetReport, mut out: impl Write) -> Result<(), ReportError> {
-    write_lines(report, &mut out).map_err(ReportError::io("json"))
+pub fn write(report: &FleetReport, out: impl Write) -> Result<(), ReportError> {
+    let digest = FleetDigest::of(report);
+    let head = ReportHead::of(report, &digest);
+    run_one(
+        &mut JsonSink::new(&head, out),
+        &mut ReportHosts(&report.hosts),
+    )
 }
 
-fn write_lines(report: &FleetReport, out: &mut impl Write) -> std::io::Result<()> {
-    // Same fields, in the same order, as `#[derive(Serialize)] FleetReport`.
-    write!(
-        out,
-        "{{\"schema_version\":{},\n\"meta\":",
-        report.schema_version
-    )?;
-    serde_json::to_writer(&mut *out, &report.meta)?;
-    write!(out, ",\n\"hosts\":[")?;
-    for (i, host) in report.hosts.iter().enumerate() {
-        out.write_all(if i == 0 { b"\n" } else { b",\n" })?;
-        serde_json::to_writer(&mut *out, host)?;
+/// The JSON writer as a [`Sink`]: the same fields, in the same order, as
+/// `#[derive(Serialize)] FleetReport`, one host per line.
+pub struct JsonSink<'h, W: Write> {
+    head: ReportHead<'h>,
+    out: W,
+    first: bool,
+}
+
+impl<'h, W: Write> JsonSink<'h, W> {
+    /// A JSON writer for the report `head` describes, writing to `out`.
+    pub fn new(head: &ReportHead<'h>, out: W) -> Self {
+        JsonSink {
+            head: *head,
+            out,
+            first: true,
+        }
     }
-    out.write_all(b"\n]}\n")?;
-    out.flush()
+}
+
+impl<W: Write> Sink for JsonSink<'_, W> {
+    fn format(&self) -> &'static str {
+        "json"
+    }
+
+    fn begin(&mut self) -> std::io::Result<()> {
+        write!(
+            self.out,
+            "{{\"schema_version\":{},\n\"meta\":",
+            self.head.schema_version
+        )?;
+        serde_json::to_writer(&mut self.out, self.head.meta)?;
+        write!(self.out, ",\n\"hosts\":[")
+    }
+
+    fn host(&mut self, _index: usize, host: &HostView<'_>) -> std::io::Result<()> {
+        self.out
+            .write_all(if self.first { b"\n" } else { b",\n" })?;
+        self.first = false;
+        serde_json::to_writer(&mut self.out, host)?;
+        Ok(())
+    }
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        self.out.write_all(b"\n]}\n")?;
+        self.out.flush()
+    }
 }
 
 /// Reads a report written by [`write`] from `path`.

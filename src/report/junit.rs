@@ -21,8 +21,11 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::ReportError;
-use super::model::{CheckResult, FleetReport, HostReport, Outcome, Status};
-use super::text::{Xml, compact_json};
+use super::digest::FleetDigest;
+use super::model::{FleetReport, Outcome, Status};
+use super::stream::{ReportHead, ReportHosts, Sink, run_one};
+use super::text::Xml;
+use super::view::{CheckView, HostView};
 
 fn attr(text: &str) -> Xml<'_> {
     Xml {
@@ -48,10 +51,10 @@ enum HostCase {
 }
 
 impl HostCase {
-    fn of(host: &HostReport, interrupted: bool) -> Option<HostCase> {
-        if host.outcome == Outcome::Skipped && interrupted {
+    fn of(outcome: Outcome, interrupted: bool) -> Option<HostCase> {
+        if outcome == Outcome::Skipped && interrupted {
             Some(HostCase::Skipped)
-        } else if host.outcome.is_failure() {
+        } else if outcome.is_failure() {
             Some(HostCase::Error)
         } else {
             None
@@ -68,19 +71,24 @@ struct Counts {
 }
 
 impl Counts {
-    fn of(host: &HostReport, interrupted: bool) -> Counts {
+    /// The counts of a host with this outcome and these `(status, waived)` checks.
+    fn of(
+        outcome: Outcome,
+        checks: impl ExactSizeIterator<Item = (Status, bool)>,
+        interrupted: bool,
+    ) -> Counts {
         let mut c = Counts {
-            tests: host.checks.len(),
+            tests: checks.len(),
             ..Counts::default()
         };
-        for check in &host.checks {
-            match (check.status, &check.waived) {
-                (Status::Fail, None) => c.failures += 1,
-                (_, Some(_)) | (Status::NotApplicable, None) => c.skipped += 1,
+        for check in checks {
+            match check {
+                (Status::Fail, false) => c.failures += 1,
+                (_, true) | (Status::NotApplicable, false) => c.skipped += 1,
                 _ => {}
             }
         }
-        match HostCase::of(host, interrupted) {
+        match HostCase::of(outcome, interrupted) {
             Some(HostCase::Error) => {
                 c.tests += 1;
                 c.errors += 1;
@@ -117,34 +125,73 @@ fn timestamp(t: OffsetDateTime) -> String {
 ///
 /// # Errors
 /// [`ReportError::Io`] when `out` fails.
-pub fn write(report: &FleetReport, mut out: impl Write) -> Result<(), ReportError> {
-    write_inner(report, &mut out).map_err(ReportError::io("junit"))
+pub fn write(report: &FleetReport, out: impl Write) -> Result<(), ReportError> {
+    let digest = FleetDigest::of(report);
+    let head = ReportHead::of(report, &digest);
+    run_one(
+        &mut JunitSink::new(&head, out),
+        &mut ReportHosts(&report.hosts),
+    )
 }
 
-fn write_inner(report: &FleetReport, out: &mut impl Write) -> std::io::Result<()> {
-    let interrupted = report.meta.interrupted;
-    let counts: Vec<Counts> = report
-        .hosts
-        .iter()
-        .map(|h| Counts::of(h, interrupted))
-        .collect();
-    let total = counts.iter().fold(Counts::default(), |a, c| a.add(*c));
-    let elapsed = (report.meta.finished - report.meta.started)
-        .as_seconds_f64()
-        .max(0.0);
-    writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
-    writeln!(
-        out,
-        r#"<testsuites name="fleetscan {}" tests="{}" failures="{}" errors="{}" skipped="{}" time="{:.3}" timestamp="{}">"#,
-        attr(&report.meta.scan_id),
-        total.tests,
-        total.failures,
-        total.errors,
-        total.skipped,
-        elapsed,
-        timestamp(report.meta.started)
-    )?;
-    for (id, (host, c)) in report.hosts.iter().zip(&counts).enumerate() {
+/// The JUnit writer as a [`Sink`]: the totals come from the digest, each
+/// host's testsuite is written as the host comes.
+pub struct JunitSink<'h, W: Write> {
+    head: ReportHead<'h>,
+    out: W,
+}
+
+impl<'h, W: Write> JunitSink<'h, W> {
+    /// A JUnit writer for the report `head` describes, writing to `out`.
+    pub fn new(head: &ReportHead<'h>, out: W) -> Self {
+        JunitSink { head: *head, out }
+    }
+}
+
+impl<W: Write> Sink for JunitSink<'_, W> {
+    fn format(&self) -> &'static str {
+        "junit"
+    }
+
+    fn begin(&mut self) -> std::io::Result<()> {
+        let meta = self.head.meta;
+        let total = self
+            .head
+            .digest
+            .hosts
+            .iter()
+            .map(|h| {
+                Counts::of(
+                    h.outcome,
+                    h.checks.iter().map(|c| (c.status, c.waived)),
+                    meta.interrupted,
+                )
+            })
+            .fold(Counts::default(), Counts::add);
+        let elapsed = (meta.finished - meta.started).as_seconds_f64().max(0.0);
+        let out = &mut self.out;
+        writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+        writeln!(
+            out,
+            r#"<testsuites name="fleetscan {}" tests="{}" failures="{}" errors="{}" skipped="{}" time="{:.3}" timestamp="{}">"#,
+            attr(&meta.scan_id),
+            total.tests,
+            total.failures,
+            total.errors,
+            total.skipped,
+            elapsed,
+            timestamp(meta.started)
+        )
+    }
+
+    fn host(&mut self, id: usize, host: &HostView<'_>) -> std::io::Result<()> {
+        let interrupted = self.head.meta.interrupted;
+        let c = Counts::of(
+            host.outcome,
+            host.checks.iter().map(|c| (c.status, c.waived.is_some())),
+            interrupted,
+        );
+        let out = &mut self.out;
         writeln!(
             out,
             r#"  <testsuite name="{}" id="{id}" tests="{}" failures="{}" errors="{}" skipped="{}" time="{:.3}" timestamp="{}" hostname="{}">"#,
@@ -159,7 +206,7 @@ fn write_inner(report: &FleetReport, out: &mut impl Write) -> std::io::Result<()
         )?;
         writeln!(out, "    <properties>")?;
         for (name, value) in [
-            ("address", host.address.as_str()),
+            ("address", &*host.address),
             ("outcome", host.outcome.as_str()),
             ("groups", &host.groups.join(",")),
         ] {
@@ -170,19 +217,26 @@ fn write_inner(report: &FleetReport, out: &mut impl Write) -> std::io::Result<()
             )?;
         }
         writeln!(out, "    </properties>")?;
-        if let Some(case) = HostCase::of(host, interrupted) {
+        if let Some(case) = HostCase::of(host.outcome, interrupted) {
             write_host_case(out, host, case)?;
         }
         for check in &host.checks {
             write_check_case(out, host, check)?;
         }
-        writeln!(out, "  </testsuite>")?;
+        writeln!(out, "  </testsuite>")
     }
-    writeln!(out, "</testsuites>")?;
-    out.flush()
+
+    fn finish(&mut self) -> std::io::Result<()> {
+        writeln!(self.out, "</testsuites>")?;
+        self.out.flush()
+    }
 }
 
-fn write_host_case(out: &mut impl Write, host: &HostReport, case: HostCase) -> std::io::Result<()> {
+fn write_host_case(
+    out: &mut impl Write,
+    host: &HostView<'_>,
+    case: HostCase,
+) -> std::io::Result<()> {
     let error = host.error.as_deref().unwrap_or("");
     let message = format!("{}: {error}", host.outcome);
     writeln!(
@@ -214,15 +268,15 @@ fn write_host_case(out: &mut impl Write, host: &HostReport, case: HostCase) -> s
 
 fn write_check_case(
     out: &mut impl Write,
-    host: &HostReport,
-    check: &CheckResult,
+    host: &HostView<'_>,
+    check: &CheckView<'_>,
 ) -> std::io::Result<()> {
     let open = format!(
         r#"    <testcase name="{}" classname="{}""#,
         attr(&check.id),
         attr(&host.name)
     );
-    let evidence = compact_json(&check.evidence);
+    let evidence = check.evidence_text();
     if let Some(waiver) = &check.waived {
         let until = waiver
             .expires

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeMap;
 
-use super::model::{FleetReport, HostReport, Outcome, Severity, Status};
+use super::digest::FleetDigest;
+use super::model::{HostReport, Outcome, ScanMeta, Severity, Status};
 
 /// Counts over a whole report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,8 +33,8 @@ pub fn is_ready(host: &HostReport) -> bool {
 }
 
 impl FleetStats {
-    /// Computes the figures of `report`.
-    pub fn of(report: &FleetReport) -> FleetStats {
+    /// Computes the figures of a report from its digest.
+    pub fn of(report: &FleetDigest) -> FleetStats {
         let mut by_outcome: BTreeMap<Outcome, usize> =
             Outcome::ALL.iter().map(|o| (*o, 0)).collect();
         let mut by_status: BTreeMap<Status, usize> = Status::ALL.iter().map(|s| (*s, 0)).collect();
@@ -50,7 +51,7 @@ impl FleetStats {
             *by_outcome.entry(host.outcome).or_default() += 1;
             for check in &host.checks {
                 *by_status.entry(check.status).or_default() += 1;
-                if check.waived.is_some() {
+                if check.waived {
                     stats.waived += 1;
                 }
             }
@@ -60,7 +61,7 @@ impl FleetStats {
             if host.outcome.is_failure() {
                 stats.unscanned_hosts += 1;
             }
-            if is_ready(host) {
+            if host.is_ready() {
                 stats.ready_hosts += 1;
             }
         }
@@ -102,16 +103,17 @@ pub struct FailingCheck<'a> {
     pub severity: Severity,
     /// What to do.
     pub remediation: &'a str,
-    /// Indexes into `report.hosts` of the hosts it fails on, in report order.
+    /// Indexes into the report's hosts of the hosts it fails on, in report order.
     pub hosts: Vec<usize>,
 }
 
 /// The checks with unwaived failures, most hosts first (then most severe, then id).
-pub fn failing_checks(report: &FleetReport) -> Vec<FailingCheck<'_>> {
+pub fn failing_checks(report: &FleetDigest) -> Vec<FailingCheck<'_>> {
     let mut by_id: BTreeMap<&str, FailingCheck<'_>> = BTreeMap::new();
     for (index, host) in report.hosts.iter().enumerate() {
-        for check in &host.checks {
-            if check.status == Status::Fail && check.waived.is_none() {
+        for &mark in &host.checks {
+            if mark.is_unwaived_failure() {
+                let check = report.kind(mark);
                 by_id
                     .entry(check.id.as_ref())
                     .or_insert_with(|| FailingCheck {
@@ -138,14 +140,14 @@ pub fn failing_checks(report: &FleetReport) -> Vec<FailingCheck<'_>> {
 }
 
 /// Every check id in the report, in first-seen order (the selected checks first).
-pub fn check_columns(report: &FleetReport) -> Vec<&str> {
+pub fn check_columns<'a>(meta: &'a ScanMeta, report: &'a FleetDigest) -> Vec<&'a str> {
     let mut seen = std::collections::HashSet::new();
     let mut columns = Vec::new();
-    let selected = report.meta.selected_checks.iter().map(String::as_str);
+    let selected = meta.selected_checks.iter().map(String::as_str);
     let found = report
         .hosts
         .iter()
-        .flat_map(|h| h.checks.iter().map(|c| c.id.as_ref()));
+        .flat_map(|h| h.checks.iter().map(|m| report.kind(*m).id.as_ref()));
     for id in selected.chain(found) {
         if seen.insert(id) {
             columns.push(id);

@@ -5,8 +5,10 @@
 
 use std::fmt::Write;
 
+use super::digest::FleetDigest;
 use super::model::{FleetReport, Outcome, Status};
 use super::stats::{FleetStats, failing_checks};
+use super::stream::ReportHead;
 use super::text::{first_line, printable};
 
 /// How many failing checks the summary lists.
@@ -46,17 +48,23 @@ impl Paint {
 /// The summary of `report`; ANSI colours when `color` is true, plain text otherwise.
 /// Ends with a newline.
 pub fn summary(report: &FleetReport, color: bool) -> String {
+    let digest = FleetDigest::of(report);
+    summary_of(&ReportHead::of(report, &digest), color)
+}
+
+/// [`summary`] of the report `head` describes (its digest is all it needs).
+pub fn summary_of(head: &ReportHead<'_>, color: bool) -> String {
     let p = Paint { on: color };
-    let stats = FleetStats::of(report);
+    let stats = FleetStats::of(head.digest);
     let mut out = String::new();
     // Writing into a String cannot fail.
-    let _ = write_summary(&mut out, report, &stats, &p);
+    let _ = write_summary(&mut out, head, &stats, &p);
     out
 }
 
 fn write_summary(
     out: &mut String,
-    report: &FleetReport,
+    report: &ReportHead<'_>,
     stats: &FleetStats,
     p: &Paint,
 ) -> std::fmt::Result {
@@ -116,7 +124,7 @@ fn write_summary(
     }
     writeln!(out)?;
 
-    let failing = failing_checks(report);
+    let failing = failing_checks(report.digest);
     if !failing.is_empty() {
         writeln!(out, "\n{}", p.bold("Failing checks (hosts hit):"))?;
         for check in failing.iter().take(TOP_CHECKS) {
@@ -143,6 +151,7 @@ fn write_summary(
     }
 
     let unscanned: Vec<_> = report
+        .digest
         .hosts
         .iter()
         .filter(|h| h.outcome.is_failure())

@@ -2,12 +2,6 @@
 
 use std::fmt;
 
-/// Evidence as compact JSON text (`null` stays `null`).
-pub(crate) fn compact_json(value: &serde_json::Value) -> String {
-    // Serialising a `Value` to a String cannot fail (its map keys are strings).
-    serde_json::to_string(value).unwrap_or_default()
-}
-
 /// Replaces control characters (C0, DEL, C1) with `?` so that text from the
 /// remote side cannot move the cursor, change colours or rewrite a terminal line.
 pub(crate) fn printable(text: &str) -> String {

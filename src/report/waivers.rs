@@ -33,7 +33,9 @@ use time::macros::format_description;
 use wildmatch::WildMatch;
 
 use super::ReportError;
-use super::model::{AppliedWaiver, FleetReport, Status};
+use super::digest::FleetDigest;
+use super::model::{AppliedWaiver, FleetReport, HostReport, ScanMeta, Status};
+use super::view::HostView;
 
 /// Largest waiver file read (a waiver file is hand-written; anything bigger is a mistake).
 pub const MAX_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -64,6 +66,14 @@ impl Waiver {
     /// True when the waiver's patterns match this host name and check id.
     pub fn matches(&self, host: &str, check: &str) -> bool {
         self.host_glob.matches(host) && self.check_glob.matches(check)
+    }
+
+    /// What a check this waiver accepts is marked with.
+    fn applied(&self) -> AppliedWaiver {
+        AppliedWaiver {
+            reason: self.justification.clone(),
+            expires: self.expires.map(format_date),
+        }
     }
 
     /// The `meta.expired_waivers` entry: `pattern check_id expires (file:line)`.
@@ -277,25 +287,99 @@ impl Waivers {
     /// expired waivers in `report.meta.expired_waivers`. Statuses are unchanged.
     /// Returns how many checks were waived. Applying twice changes nothing more.
     pub fn apply(&self, report: &mut FleetReport, today: Date) -> usize {
+        let on = self.on(today);
+        on.list_expired(&mut report.meta);
+        report.hosts.iter_mut().map(|h| on.apply_to_host(h)).sum()
+    }
+
+    /// The waivers as they stand on `today`: what [`Waivers::apply`] applies,
+    /// usable one host at a time (a scan applies them to its digest, then to
+    /// each host as the writers read it back).
+    pub fn on(&self, today: Date) -> WaiversOn<'_> {
         let (active, expired): (Vec<&Waiver>, Vec<&Waiver>) =
             self.entries.iter().partition(|w| w.is_active(today));
-        for waiver in expired {
-            let entry = waiver.expired_entry(&self.path);
-            if !report.meta.expired_waivers.contains(&entry) {
-                report.meta.expired_waivers.push(entry);
+        WaiversOn {
+            active,
+            expired: expired
+                .into_iter()
+                .map(|w| w.expired_entry(&self.path))
+                .collect(),
+        }
+    }
+}
+
+/// [`Waivers`] on one day: the active ones, and the expired ones as listed in
+/// `meta.expired_waivers`. Every way of applying them goes through
+/// [`WaiversOn::waiver_for`], so the digest and the full hosts always agree.
+#[derive(Debug, Clone)]
+pub struct WaiversOn<'w> {
+    active: Vec<&'w Waiver>,
+    expired: Vec<String>,
+}
+
+impl WaiversOn<'_> {
+    /// The waiver that accepts a check of `status` with id `check` on `host`:
+    /// only failures and warnings are waived, the first match in file order wins.
+    pub fn waiver_for(&self, host: &str, check: &str, status: Status) -> Option<&Waiver> {
+        if !matches!(status, Status::Fail | Status::Warn) {
+            return None;
+        }
+        self.active.iter().copied().find(|w| w.matches(host, check))
+    }
+
+    /// Adds the expired waivers to `meta.expired_waivers` (once each).
+    pub fn list_expired(&self, meta: &mut ScanMeta) {
+        for entry in &self.expired {
+            if !meta.expired_waivers.contains(entry) {
+                meta.expired_waivers.push(entry.clone());
             }
         }
+    }
+
+    /// Marks the waived checks of one host; returns how many.
+    pub fn apply_to_host(&self, host: &mut HostReport) -> usize {
         let mut waived = 0;
-        for host in &mut report.hosts {
-            for check in &mut host.checks {
-                if !matches!(check.status, Status::Fail | Status::Warn) || check.waived.is_some() {
+        for check in &mut host.checks {
+            if check.waived.is_some() {
+                continue;
+            }
+            if let Some(w) = self.waiver_for(&host.name, &check.id, check.status) {
+                check.waived = Some(w.applied());
+                waived += 1;
+            }
+        }
+        waived
+    }
+
+    /// [`Self::apply_to_host`] for a host the writers are reading.
+    pub fn apply_to_view(&self, host: &mut HostView<'_>) -> usize {
+        let mut waived = 0;
+        for check in &mut host.checks {
+            if check.waived.is_some() {
+                continue;
+            }
+            if let Some(w) = self.waiver_for(&host.name, &check.id, check.status) {
+                check.waived = Some(w.applied());
+                waived += 1;
+            }
+        }
+        waived
+    }
+
+    /// Marks the waived checks in a digest; returns how many.
+    pub fn apply_to_digest(&self, digest: &mut FleetDigest) -> usize {
+        let mut waived = 0;
+        let FleetDigest { kinds, hosts } = digest;
+        for host in hosts {
+            for mark in &mut host.checks {
+                if mark.waived {
                     continue;
                 }
-                if let Some(w) = active.iter().find(|w| w.matches(&host.name, &check.id)) {
-                    check.waived = Some(AppliedWaiver {
-                        reason: w.justification.clone(),
-                        expires: w.expires.map(format_date),
-                    });
+                if self
+                    .waiver_for(&host.name, &kinds.get(mark.kind).id, mark.status)
+                    .is_some()
+                {
+                    mark.waived = true;
                     waived += 1;
                 }
             }
