@@ -55,7 +55,10 @@ async fn scan_fleet(fleet: &RunningFleet) -> FleetReport {
         progress: ProgressMode::Quiet,
     };
     let remote = Arc::new(WinrmRemote::new(client, command));
-    scan::scan_fleet(remote, request, CancellationToken::new()).await
+    scan::scan_fleet(remote, request, CancellationToken::new())
+        .await
+        .into_report()
+        .unwrap()
 }
 
 /// The check each scenario is about, and the verdicts that are right for it.

@@ -13,7 +13,7 @@ use fleetscan::emulator::scenario::Scenario;
 use fleetscan::emulator::{Fault, FleetSpec, RunningFleet};
 use fleetscan::inventory;
 use fleetscan::probes::{Program, Selection, Settings};
-use fleetscan::report::{self, OutputPaths};
+use fleetscan::report::OutputPaths;
 use fleetscan::scan::{
     self, AuthChoice, Defaults, FanOutOptions, Journal, ProgressMode, ScanRequest, WinrmRemote,
 };
@@ -84,7 +84,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<u8> {
             journal: Some(journal),
             progress: ProgressMode::detect(false),
         };
-        let report = scan::scan_fleet(
+        let scanned = scan::scan_fleet(
             Arc::new(WinrmRemote::new(client, command)),
             request,
             common::cancel_on_signals(),
@@ -98,13 +98,13 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<u8> {
             html: Some(out_dir.join("report.html")),
             junit: Some(out_dir.join("junit.xml")),
         };
-        report::write_files(&report, &outputs)?;
-        common::print_stdout(&report::terminal::summary(&report, std::io::stdout().is_terminal()));
+        scanned.write_files(&outputs)?;
+        common::print_stdout(&scanned.summary(std::io::stdout().is_terminal()));
         println!(
             "\nReports: {dir}/report.csv, report.json, report.html, junit.xml (inventory: {dir}/inventory.ini).\n\
              A real scan of this fleet would exit {code}. Try: fleetscan scan -i YOUR_INVENTORY --csv out.csv",
             dir = out_dir.display(),
-            code = report.exit_status().code()
+            code = scanned.exit_status().code()
         );
         Ok(0)
     })

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use fleetscan::cli::ScanArgs;
 use fleetscan::probes::{Program, Selection, Settings};
+use fleetscan::report::OutputPaths;
 use fleetscan::report::waivers::Waivers;
-use fleetscan::report::{self, OutputPaths};
 use fleetscan::scan::{self, Journal, ProgressMode, ScanRequest, WinrmRemote};
 use fleetscan::winrm::{PreparedCommand, PreparedScript};
 
@@ -58,17 +58,17 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<u8> {
         journal: Some(journal),
         progress: ProgressMode::detect(args.output.quiet),
     };
-    let mut report = common::runtime()?.block_on(async {
+    let mut scanned = common::runtime()?.block_on(async {
         let cancel = common::cancel_on_signals();
         scan::scan_fleet(remote, request, cancel).await
     });
-    if let Some(w) = &waivers {
-        w.apply(&mut report, time::OffsetDateTime::now_utc().date());
+    if let Some(w) = waivers {
+        scanned.apply_waivers(w, time::OffsetDateTime::now_utc().date());
     }
-    report::write_files(&report, &outputs)?;
-    let summary = report::terminal::summary(&report, std::io::stdout().is_terminal());
-    common::print_stdout(&summary);
-    Ok(report.exit_status().code())
+    // One pass over the journal feeds every requested file.
+    scanned.write_files(&outputs)?;
+    common::print_stdout(&scanned.summary(std::io::stdout().is_terminal()));
+    Ok(scanned.exit_status().code())
 }
 
 /// Thresholds with every `--set KEY=VALUE` applied.
