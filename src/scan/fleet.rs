@@ -88,18 +88,27 @@ impl Job for SpillingJob {
     }
 
     fn finish(&self, host: &HostPlan, summary: HostSummary, sink: ProbeSink) -> Finished {
-        let report = self.probe.finish(host, summary, sink);
-        let digest = {
-            let mut kinds = self.kinds.lock().unwrap_or_else(PoisonError::into_inner);
-            HostDigest::of(&report, &mut kinds)
-        };
-        let kept = match self.journal.as_ref().and_then(|j| j.record(&report)) {
-            Some(Entry::Ticket(t)) => Kept::Journal(t),
-            Some(Entry::Line(text)) => Kept::Line(text),
-            None => Kept::Memory(Box::new(report)),
-        };
-        Finished { digest, kept }
+        keep(
+            self.probe.finish(host, summary, sink),
+            self.journal.as_ref(),
+            &self.kinds,
+        )
     }
+}
+
+/// Digests a finished host and hands its full record to the journal (or keeps
+/// it, when there is no journal or it cannot take the host).
+fn keep(report: HostReport, journal: Option<&Journal>, kinds: &Mutex<CheckKinds>) -> Finished {
+    let digest = {
+        let mut kinds = kinds.lock().unwrap_or_else(PoisonError::into_inner);
+        HostDigest::of(&report, &mut kinds)
+    };
+    let kept = match journal.and_then(|j| j.record(&report)) {
+        Some(Entry::Ticket(t)) => Kept::Journal(t),
+        Some(Entry::Line(text)) => Kept::Line(text),
+        None => Kept::Memory(Box::new(report)),
+    };
+    Finished { digest, kept }
 }
 
 /// Scans the fleet through `remote` (which runs `request.program` on each host).
@@ -360,4 +369,230 @@ fn mismatch(host: &HostView<'_>, digest: &HostDigest, fleet: &FleetDigest) -> Op
             host.name
         )
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use serde_json::json;
+    use time::macros::date;
+
+    use super::*;
+    use crate::report::model::Status;
+    use crate::report::{sample, write_files};
+
+    /// `report` as a scan that journaled its hosts at `journal` in the order
+    /// `finish_order` (the inventory order is the report's).
+    fn spilled(report: &FleetReport, finish_order: &[usize], journal: &Path) -> FleetScan {
+        let journal = Journal::create(journal, &report.meta.scan_id).unwrap();
+        let kinds = Mutex::new(CheckKinds::default());
+        let mut finished: Vec<Option<Finished>> = report.hosts.iter().map(|_| None).collect();
+        for &i in finish_order {
+            finished[i] = Some(keep(report.hosts[i].clone(), Some(&journal), &kinds));
+        }
+        let (spill, _) = journal.finish();
+        let (hosts, kept) = finished
+            .into_iter()
+            .map(|f| f.expect("every host finished"))
+            .map(|f| (f.digest, f.kept))
+            .unzip();
+        FleetScan {
+            meta: report.meta.clone(),
+            digest: FleetDigest {
+                kinds: kinds.into_inner().unwrap(),
+                hosts,
+            },
+            kept,
+            spill: Some(spill),
+            waivers: None,
+        }
+    }
+
+    fn reversed(report: &FleetReport) -> Vec<usize> {
+        (0..report.hosts.len()).rev().collect()
+    }
+
+    fn paths(dir: &Path) -> OutputPaths {
+        OutputPaths {
+            csv: Some(dir.join("r.csv")),
+            json: Some(dir.join("r.json")),
+            html: Some(dir.join("r.html")),
+            junit: Some(dir.join("r.xml")),
+        }
+    }
+
+    /// Every report file of `dir`, by name.
+    fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e != "jsonl"))
+            .map(|p: PathBuf| {
+                let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                (name, std::fs::read(&p).unwrap())
+            })
+            .collect();
+        files.sort();
+        files
+    }
+
+    /// Asserts that the spilled scan writes exactly what the in-memory report does.
+    fn assert_same_output(scan: &FleetScan, report: &FleetReport) {
+        let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        scan.write_files(&paths(a.path())).unwrap();
+        write_files(report, &paths(b.path())).unwrap();
+        let (spilled, memory) = (files(a.path()), files(b.path()));
+        assert_eq!(spilled.len(), 4);
+        for ((name, x), (_, y)) in spilled.iter().zip(&memory) {
+            assert!(
+                x == y,
+                "{name} differs between the spilled and in-memory paths"
+            );
+        }
+        for color in [false, true] {
+            assert_eq!(
+                scan.summary(color),
+                crate::report::terminal::summary(report, color)
+            );
+        }
+        assert_eq!(scan.exit_status(), report.exit_status());
+    }
+
+    /// A report whose evidence holds numbers that only survive an exact copy.
+    fn with_awkward_numbers() -> FleetReport {
+        let mut report = sample::fixed_report();
+        report.hosts[0].checks[0].evidence = json!({
+            "sum": 0.1 + 0.2, "big": 1.7976931348623157e308, "tiny": 5e-324,
+            "neg": -0.0, "third": 1.0 / 3.0, "u": u64::MAX, "i": i64::MIN,
+            "text": "tab\tquote\"é\u{1}"
+        });
+        report
+    }
+
+    #[test]
+    fn spilled_scan_writes_every_format_byte_identical_to_the_in_memory_report() {
+        let mut interrupted = sample::synthetic(120, 42, 11);
+        interrupted.meta.interrupted = true;
+        for h in interrupted.hosts.iter_mut().skip(100) {
+            h.outcome = Outcome::Skipped;
+            h.checks.clear();
+        }
+        for report in [
+            sample::fixed_report(),
+            sample::fixed_report_with_expired_waiver(),
+            with_awkward_numbers(),
+            sample::synthetic(300, 42, 4),
+            interrupted,
+        ] {
+            let dir = tempfile::tempdir().unwrap();
+            let scan = spilled(&report, &reversed(&report), &dir.path().join("j.jsonl"));
+            assert_same_output(&scan, &report);
+            assert_eq!(scan.into_report().unwrap().hosts.len(), report.hosts.len());
+        }
+    }
+
+    #[test]
+    fn hosts_finishing_out_of_order_are_reported_in_inventory_order() {
+        let report = sample::synthetic(50, 5, 2);
+        let mut order: Vec<usize> = (0..50).collect();
+        fastrand::Rng::with_seed(7).shuffle(&mut order);
+        let dir = tempfile::tempdir().unwrap();
+        let scan = spilled(&report, &order, &dir.path().join("j.jsonl"));
+        let back = scan.into_report().unwrap();
+        assert_eq!(back, report);
+    }
+
+    #[test]
+    fn waivers_apply_to_a_spilled_scan_as_to_the_whole_report() {
+        let waivers = Waivers::from_yaml(
+            "- host: \"srv0000*\"\n  check: \"*\"\n  justification: all of it\n\
+             - host: \"*\"\n  check: svc.*\n  justification: services\n  expires: 2030-01-01\n\
+             - host: \"*\"\n  check: wsb.*\n  justification: old\n  expires: 2020-01-01\n",
+            Path::new("w.yaml"),
+        )
+        .unwrap();
+        let today = date!(2026 - 11 - 24);
+        let report = sample::synthetic(200, 42, 9);
+        let dir = tempfile::tempdir().unwrap();
+        let mut scan = spilled(&report, &reversed(&report), &dir.path().join("j.jsonl"));
+        let mut waived = report.clone();
+        let n = waivers.apply(&mut waived, today);
+        assert!(n > 0);
+        assert_eq!(scan.apply_waivers(waivers, today), n);
+        assert_eq!(scan.meta().expired_waivers, waived.meta.expired_waivers);
+        assert_same_output(&scan, &waived);
+    }
+
+    #[test]
+    fn waived_failures_make_a_spilled_scan_exit_clean() {
+        let mut report = sample::synthetic(20, 42, 3);
+        for h in &mut report.hosts {
+            h.outcome = Outcome::Scanned;
+            h.checks.iter_mut().for_each(|c| c.status = Status::Pass);
+        }
+        report.hosts[3].checks[2].status = Status::Fail;
+        let dir = tempfile::tempdir().unwrap();
+        let mut scan = spilled(&report, &reversed(&report), &dir.path().join("j.jsonl"));
+        assert_eq!(scan.exit_status(), ExitStatus::ChecksFailed);
+        let id = report.hosts[3].checks[2].id.clone();
+        let waivers = Waivers::from_yaml(
+            &format!("- host: \"*\"\n  check: {id}\n  justification: ok\n"),
+            Path::new("w.yaml"),
+        )
+        .unwrap();
+        scan.apply_waivers(waivers, date!(2026 - 11 - 24));
+        assert_eq!(scan.exit_status(), ExitStatus::Clean);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_journal_that_cannot_be_written_still_gives_complete_reports() {
+        let report = sample::synthetic(40, 42, 5);
+        let scan = spilled(&report, &reversed(&report), Path::new("/dev/full"));
+        assert!(scan.kept.iter().all(|k| matches!(k, Kept::Journal(_))));
+        assert_same_output(&scan, &report);
+    }
+
+    #[test]
+    fn a_truncated_journal_stops_the_reports_with_an_error_naming_it() {
+        let report = sample::synthetic(30, 42, 6);
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let scan = spilled(&report, &reversed(&report), &journal);
+        let len = std::fs::metadata(&journal).unwrap().len();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&journal)
+            .unwrap()
+            .set_len(len / 2)
+            .unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let err = scan
+            .write_files(&paths(out.path()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("j.jsonl") && err.contains("changed"), "{err}");
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_journal_rewritten_with_other_hosts_is_caught() {
+        let report = sample::synthetic(10, 42, 6);
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("j.jsonl");
+        let scan = spilled(&report, &(0..10).collect::<Vec<_>>(), &journal);
+        // Same bytes, two hosts' names swapped: every line still parses.
+        let text = std::fs::read_to_string(&journal).unwrap();
+        let swapped = text
+            .replace("srv00001.", "srv0000X.")
+            .replace("srv00002.", "srv00001.")
+            .replace("srv0000X.", "srv00002.");
+        std::fs::write(&journal, swapped).unwrap();
+        let err = scan.into_report().unwrap_err().to_string();
+        assert!(
+            err.contains("host 2") && err.contains("was scanned"),
+            "{err}"
+        );
+    }
 }
