@@ -213,3 +213,75 @@ async fn a_journal_that_cannot_be_written_costs_no_host() {
         "{stderr}"
     );
 }
+
+/// CPU time this thread has used so far (Linux; zero elsewhere).
+fn thread_cpu() -> std::time::Duration {
+    let ns = std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|t| t.split_whitespace().next()?.parse::<u64>().ok())
+        .unwrap_or(0);
+    std::time::Duration::from_nanos(ns)
+}
+
+/// Not a test: the CPU cost of writing every report from the journal against
+/// writing them from memory. Reads a real scan's journal when
+/// `FLEETSCAN_JOURNAL=PATH` is set (hosts in file order), else a synthetic
+/// 5,000-host report.
+///
+/// ```sh
+/// cargo test --release --test scan_spill -- --ignored --nocapture
+/// ```
+#[test]
+#[ignore = "measurement: run with --ignored --nocapture"]
+fn measure_writing_reports_from_the_journal() {
+    let report = match std::env::var_os("FLEETSCAN_JOURNAL") {
+        Some(path) => {
+            let mut r = report::sample::synthetic(0, 42, 1);
+            r.hosts = fleetscan::scan::journal::read(Path::new(&path)).unwrap();
+            r
+        }
+        None => report::sample::synthetic(5000, 42, 42),
+    };
+    let n = report.hosts.len() as f64;
+    let per_host = |d: std::time::Duration| d.as_secs_f64() * 1000.0 / n;
+    let dir = tempfile::tempdir().unwrap();
+    let paths = report::OutputPaths {
+        csv: Some(dir.path().join("r.csv")),
+        json: Some(dir.path().join("r.json")),
+        html: Some(dir.path().join("r.html")),
+        junit: Some(dir.path().join("r.xml")),
+    };
+    let json_only = report::OutputPaths {
+        json: paths.json.clone(),
+        ..Default::default()
+    };
+    let t = thread_cpu();
+    let scan = fleetscan::scan::spill_report(&report, &dir.path().join("j.jsonl"), &[]).unwrap();
+    println!(
+        "{n} hosts; journaling and digesting: {:.3} ms CPU/host",
+        per_host(thread_cpu() - t)
+    );
+    for round in 0..3 {
+        let t = thread_cpu();
+        report::write_files(&report, &paths).unwrap();
+        let memory = thread_cpu() - t;
+        let t = thread_cpu();
+        scan.write_files(&paths).unwrap();
+        let spilled = thread_cpu() - t;
+        let t = thread_cpu();
+        scan.write_files(&json_only).unwrap();
+        let json = thread_cpu() - t;
+        let t = thread_cpu();
+        scan.write_files(&report::OutputPaths::default()).unwrap();
+        let summary = scan.summary(false);
+        let none = thread_cpu() - t;
+        println!(
+            "round {round}, ms CPU/host: all four from memory {:.3}, from the journal {:.3}, JSON alone {:.3}, summary alone {:.3} ({} bytes)",
+            per_host(memory),
+            per_host(spilled),
+            per_host(json),
+            per_host(none),
+            summary.len()
+        );
+    }
+}

@@ -189,6 +189,48 @@ pub async fn scan_fleet<R: Remote>(
     }
 }
 
+/// `report`'s hosts journaled at `journal` as a scan would, finishing in
+/// `finish_order` (indexes into `report.hosts`; hosts not listed finish last, in
+/// order): for tests and measurements of the spilled path.
+///
+/// # Errors
+/// The journal cannot be created.
+#[doc(hidden)]
+pub fn spill_report(
+    report: &FleetReport,
+    journal: &std::path::Path,
+    finish_order: &[usize],
+) -> Result<FleetScan, super::JournalError> {
+    let journal = Journal::create(journal, &report.meta.scan_id)?;
+    let kinds = Mutex::new(CheckKinds::default());
+    let mut finished: Vec<Option<Finished>> = report.hosts.iter().map(|_| None).collect();
+    let rest = 0..report.hosts.len();
+    for i in finish_order.iter().copied().chain(rest) {
+        if let (Some(slot @ None), Some(host)) = (finished.get_mut(i), report.hosts.get(i)) {
+            *slot = Some(keep(host.clone(), Some(&journal), &kinds));
+        }
+    }
+    let (spill, error) = journal.finish();
+    if let Some(e) = error {
+        tracing::error!("{e}");
+    }
+    let (hosts, kept) = finished
+        .into_iter()
+        .flatten()
+        .map(|f| (f.digest, f.kept))
+        .unzip();
+    Ok(FleetScan {
+        meta: report.meta.clone(),
+        digest: FleetDigest {
+            kinds: kinds.into_inner().unwrap_or_else(PoisonError::into_inner),
+            hosts,
+        },
+        kept,
+        spill: Some(spill),
+        waivers: None,
+    })
+}
+
 fn tally(host: &HostDigest) -> Tally {
     if host.outcome != Outcome::Scanned {
         Tally::NotScanned
@@ -382,31 +424,8 @@ mod tests {
     use crate::report::model::Status;
     use crate::report::{sample, write_files};
 
-    /// `report` as a scan that journaled its hosts at `journal` in the order
-    /// `finish_order` (the inventory order is the report's).
     fn spilled(report: &FleetReport, finish_order: &[usize], journal: &Path) -> FleetScan {
-        let journal = Journal::create(journal, &report.meta.scan_id).unwrap();
-        let kinds = Mutex::new(CheckKinds::default());
-        let mut finished: Vec<Option<Finished>> = report.hosts.iter().map(|_| None).collect();
-        for &i in finish_order {
-            finished[i] = Some(keep(report.hosts[i].clone(), Some(&journal), &kinds));
-        }
-        let (spill, _) = journal.finish();
-        let (hosts, kept) = finished
-            .into_iter()
-            .map(|f| f.expect("every host finished"))
-            .map(|f| (f.digest, f.kept))
-            .unzip();
-        FleetScan {
-            meta: report.meta.clone(),
-            digest: FleetDigest {
-                kinds: kinds.into_inner().unwrap(),
-                hosts,
-            },
-            kept,
-            spill: Some(spill),
-            waivers: None,
-        }
+        spill_report(report, journal, finish_order).unwrap()
     }
 
     fn reversed(report: &FleetReport) -> Vec<usize> {

@@ -16,7 +16,7 @@ pub mod wire;
 
 pub use command_job::{CommandJob, CommandRecord, run_exit_code};
 pub use fanout::{FanOutOptions, HostSummary, Job, fan_out};
-pub use fleet::{FleetScan, ScanRequest, scan_fleet};
+pub use fleet::{FleetScan, ScanRequest, scan_fleet, spill_report};
 pub use journal::{Journal, JournalError, Spill};
 pub use plan::{AuthChoice, Defaults, HostPlan, PlanError, TlsChoice, resolve};
 pub use probe_job::ProbeJob;
