@@ -13,10 +13,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::catalogue::{CheckDef, PROBE_ALIASES};
+use super::json::{Envelope, Json, Scratch, line_data};
 use super::judge::{self, Ctx, HostFacts};
 use super::program::{CONTEXT_PROBE, MARS_PROBE};
 use super::settings::Settings;
-use super::value::{as_bool, as_date, field};
+use super::value::{as_bool, as_date};
 use crate::report::model::{CheckResult, Status};
 
 /// The largest probe line parsed, in bytes. Event-heavy probes stay well below it
@@ -37,12 +38,44 @@ pub enum ProgramEnd {
     Failed(String),
 }
 
-/// One probe's line as received.
+/// One probe's line as received: its envelope read, its text kept for judging.
 #[derive(Debug, Clone)]
-pub(crate) struct ProbeLine {
+struct ProbeLine {
+    ok: bool,
+    error: Option<String>,
+    /// The whole line when `ok` (empty otherwise: its data is never read). Its `data`
+    /// is parsed only when the host is judged, into a tree that borrows from it.
+    text: Box<str>,
+    received_at: OffsetDateTime,
+    collected_utc: Option<OffsetDateTime>,
+}
+
+impl ProbeLine {
+    /// The line with its `data` parsed (`null` when the probe failed).
+    fn parse<'a>(&'a self, scratch: &mut Scratch<'a>) -> ParsedLine<'a> {
+        let data = if self.ok {
+            // Cannot fail: `accept_line_at` kept the text only after `Envelope::parse`
+            // accepted it, and both read the same JSON grammar.
+            line_data(&self.text, scratch).unwrap_or_default()
+        } else {
+            Json::Null
+        };
+        ParsedLine {
+            ok: self.ok,
+            error: self.error.as_deref(),
+            data,
+            received_at: self.received_at,
+            collected_utc: self.collected_utc,
+        }
+    }
+}
+
+/// One probe's line as the judges see it.
+#[derive(Debug, Clone)]
+pub(crate) struct ParsedLine<'a> {
     pub(crate) ok: bool,
-    pub(crate) error: Option<String>,
-    pub(crate) data: Value,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) data: Json<'a>,
     /// Our clock when the line arrived.
     pub(crate) received_at: OffsetDateTime,
     /// The host's clock when the probe finished (`collected_utc`), if readable.
@@ -87,12 +120,14 @@ impl Evidence {
             self.accept_oversized(line, received_at);
             return;
         }
-        let Ok(value) = serde_json::from_str::<Value>(line) else {
+        // The envelope only: `data` is checked here but built when the host is judged.
+        let Ok(envelope) = Envelope::parse(line) else {
             self.ignored += 1;
             return;
         };
-        let Some(id) = field(&value, "id")
-            .and_then(Value::as_str)
+        let Some(id) = envelope
+            .id()
+            .and_then(Json::as_str)
             .and_then(|id| self.known(id))
         else {
             self.ignored += 1;
@@ -102,13 +137,14 @@ impl Evidence {
             self.ignored += 1;
             return;
         }
-        let (ok, error) = match field(&value, "ok").and_then(as_bool) {
+        let (ok, error) = match envelope.ok().and_then(as_bool) {
             Some(true) => (true, None),
             Some(false) => (
                 false,
                 Some(
-                    field(&value, "error")
-                        .and_then(Value::as_str)
+                    envelope
+                        .error()
+                        .and_then(Json::as_str)
                         .filter(|e| !e.trim().is_empty())
                         .unwrap_or("the probe reported a failure without a message")
                         .to_string(),
@@ -119,17 +155,13 @@ impl Evidence {
                 Some("the probe line has no boolean `ok`".to_string()),
             ),
         };
-        let collected_utc = field(&value, "collected_utc").and_then(as_date);
-        let data = match value {
-            Value::Object(mut map) => map.remove("data").unwrap_or(Value::Null),
-            _ => Value::Null,
-        };
+        let collected_utc = envelope.collected_utc().and_then(as_date);
         self.lines.insert(
             id,
             ProbeLine {
                 ok,
                 error,
-                data,
+                text: if ok { line.into() } else { Box::default() },
                 received_at,
                 collected_utc,
             },
@@ -153,7 +185,7 @@ impl Evidence {
                             "the evidence line was {} bytes, over the {MAX_LINE_BYTES}-byte cap",
                             line.len()
                         )),
-                        data: Value::Null,
+                        text: Box::default(),
                         received_at,
                         collected_utc: None,
                     },
@@ -190,17 +222,20 @@ impl Evidence {
     /// Judges the evidence: exactly one result per selected check, in run order.
     /// Checks whose line never arrived are `unknown` with the reason taken from `end`.
     pub fn judge(self, settings: &Settings, end: ProgramEnd) -> Vec<CheckResult> {
+        let mut scratch = Scratch::default();
+        let lines: HashMap<&'static str, ParsedLine<'_>> = self
+            .lines
+            .iter()
+            .map(|(id, line)| (*id, line.parse(&mut scratch)))
+            .collect();
         let facts = HostFacts::from_lines(
-            self.lines
-                .get(CONTEXT_PROBE)
-                .filter(|l| l.ok)
-                .map(|l| &l.data),
-            self.lines.get(MARS_PROBE).filter(|l| l.ok).map(|l| &l.data),
+            lines.get(CONTEXT_PROBE).filter(|l| l.ok).map(|l| &l.data),
+            lines.get(MARS_PROBE).filter(|l| l.ok).map(|l| &l.data),
         );
         self.checks
             .iter()
             .map(|check| {
-                let (status, summary, evidence) = self.judge_one(check, settings, &facts, &end);
+                let (status, summary, evidence) = judge_one(&lines, check, settings, &facts, &end);
                 CheckResult {
                     id: Cow::Borrowed(check.id),
                     title: Cow::Borrowed(check.title),
@@ -215,66 +250,67 @@ impl Evidence {
             })
             .collect()
     }
+}
 
-    fn judge_one(
-        &self,
-        check: &CheckDef,
-        settings: &Settings,
-        facts: &HostFacts,
-        end: &ProgramEnd,
-    ) -> (Status, String, Value) {
-        if check.mars_only && facts.mars_installed == Some(false) {
-            return (
-                Status::NotApplicable,
-                "the MARS agent is not installed".to_string(),
-                json!({"mars_installed": false}),
-            );
-        }
-        if check.admin_only && facts.is_admin == Some(false) {
-            return (
+/// One check's verdict from the host's parsed lines.
+fn judge_one(
+    lines: &HashMap<&'static str, ParsedLine<'_>>,
+    check: &CheckDef,
+    settings: &Settings,
+    facts: &HostFacts,
+    end: &ProgramEnd,
+) -> (Status, String, Value) {
+    if check.mars_only && facts.mars_installed == Some(false) {
+        return (
+            Status::NotApplicable,
+            "the MARS agent is not installed".to_string(),
+            json!({"mars_installed": false}),
+        );
+    }
+    if check.admin_only && facts.is_admin == Some(false) {
+        return (
                 Status::Unknown,
                 "not elevated (UAC remote restrictions give local accounts a filtered token over WinRM); \
                  scan with an administrator that has a full token"
                     .to_string(),
                 json!({"is_admin": false, "user": facts.user}),
             );
-        }
-        let Some(line) = self.lines.get(check.probe) else {
-            let why = match end {
-                ProgramEnd::Completed => {
-                    "no evidence: the program ended without this probe's line".to_string()
-                }
-                ProgramEnd::TimedOut => {
-                    "no evidence: the host timed out before this probe finished".to_string()
-                }
-                ProgramEnd::Failed(reason) => format!("no evidence: {reason}"),
-            };
-            return (Status::Unknown, why, json!({"probe": check.probe}));
+    }
+    let Some(line) = lines.get(check.probe) else {
+        let why = match end {
+            ProgramEnd::Completed => {
+                "no evidence: the program ended without this probe's line".to_string()
+            }
+            ProgramEnd::TimedOut => {
+                "no evidence: the host timed out before this probe finished".to_string()
+            }
+            ProgramEnd::Failed(reason) => format!("no evidence: {reason}"),
         };
-        if !line.ok {
-            let error = line.error.clone().unwrap_or_default();
-            return (
-                Status::Unknown,
-                format!("probe failed: {}", one_line(&error)),
-                json!({"probe": check.probe, "error": error}),
-            );
-        }
-        if !line.data.is_object() {
-            return (
-                Status::Unknown,
-                "evidence not understood: the probe's data is not an object".to_string(),
-                raw(&line.data),
-            );
-        }
-        let ctx = Ctx::new(settings, facts, &self.lines, line);
-        match judge::run(check.id, &ctx, &line.data) {
-            Ok(v) => (v.status, v.summary, v.evidence),
-            Err(why) => (
-                Status::Unknown,
-                format!("evidence not understood: {}", why.0),
-                raw(&line.data),
-            ),
-        }
+        return (Status::Unknown, why, json!({"probe": check.probe}));
+    };
+    if !line.ok {
+        let error = line.error.unwrap_or_default();
+        return (
+            Status::Unknown,
+            format!("probe failed: {}", one_line(error)),
+            json!({"probe": check.probe, "error": error}),
+        );
+    }
+    if !line.data.is_object() {
+        return (
+            Status::Unknown,
+            "evidence not understood: the probe's data is not an object".to_string(),
+            raw(&line.data),
+        );
+    }
+    let ctx = Ctx::new(settings, facts, lines, line);
+    match judge::run(check.id, &ctx, &line.data) {
+        Ok(v) => (v.status, v.summary, v.evidence),
+        Err(why) => (
+            Status::Unknown,
+            format!("evidence not understood: {}", why.0),
+            raw(&line.data),
+        ),
     }
 }
 
@@ -285,7 +321,8 @@ fn one_line(text: &str) -> String {
 }
 
 /// Raw data for an `unknown` result, when small enough to be worth showing.
-fn raw(data: &Value) -> Value {
+fn raw(data: &Json<'_>) -> Value {
+    let data = data.to_value();
     let text = data.to_string();
     if text.len() <= MAX_RAW_EVIDENCE_BYTES {
         json!({"raw": data})

@@ -18,6 +18,7 @@
 mod catalogue;
 mod error;
 mod evidence;
+mod json;
 mod judge;
 mod program;
 mod selection;

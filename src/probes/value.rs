@@ -5,13 +5,24 @@
 
 use std::fmt;
 
-use serde_json::Value;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::json::Json;
+
 /// A key of a JSON object; exact name first, then case-insensitively (PowerShell
-/// property names are case-insensitive).
-pub(crate) fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
+/// property names are case-insensitive). See [`Json::field`].
+pub(crate) fn field<'a>(obj: &'a Json<'a>, key: &str) -> Option<&'a Json<'a>> {
+    obj.field(key)
+}
+
+/// What [`field`] did on a `serde_json::Value` before probe data became [`Json`]:
+/// the reference its replacement is tested against.
+#[cfg(test)]
+pub(crate) fn field_of_value<'a>(
+    obj: &'a serde_json::Value,
+    key: &str,
+) -> Option<&'a serde_json::Value> {
     let map = obj.as_object()?;
     map.get(key).or_else(|| {
         map.iter()
@@ -22,24 +33,24 @@ pub(crate) fn field<'a>(obj: &'a Value, key: &str) -> Option<&'a Value> {
 
 /// A value that may be a list: `null` is empty, an array is its items, anything else
 /// is a one-element list (5.1 collapses one-element pipelines to the element).
-pub(crate) fn list(v: &Value) -> Vec<&Value> {
+pub(crate) fn list<'a>(v: &'a Json<'a>) -> Vec<&'a Json<'a>> {
     match v {
-        Value::Null => Vec::new(),
-        Value::Array(items) => items.iter().collect(),
+        Json::Null => Vec::new(),
+        Json::Array(items) => items.iter().collect(),
         other => vec![other],
     }
 }
 
 /// A boolean: JSON `true`/`false`, `0`/`1`, or the text PowerShell gives `[string]$bool`.
-pub(crate) fn as_bool(v: &Value) -> Option<bool> {
+pub(crate) fn as_bool(v: &Json<'_>) -> Option<bool> {
     match v {
-        Value::Bool(b) => Some(*b),
-        Value::Number(n) => match n.as_u64() {
+        Json::Bool(b) => Some(*b),
+        Json::Number(n) => match n.as_u64() {
             Some(0) => Some(false),
             Some(1) => Some(true),
             _ => None,
         },
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
+        Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
             "true" => Some(true),
             "false" => Some(false),
             _ => None,
@@ -49,52 +60,52 @@ pub(crate) fn as_bool(v: &Value) -> Option<bool> {
 }
 
 /// An unsigned integer: a JSON number (up to UInt64 max), an integral float, or decimal text.
-pub(crate) fn as_u64(v: &Value) -> Option<u64> {
+pub(crate) fn as_u64(v: &Json<'_>) -> Option<u64> {
     match v {
-        Value::Number(n) => n.as_u64().or_else(|| {
+        Json::Number(n) => n.as_u64().or_else(|| {
             n.as_f64()
                 .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f < 1.8e19)
                 .map(|f| f as u64)
         }),
-        Value::String(s) => s.trim().parse::<u64>().ok(),
+        Json::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     }
 }
 
 /// A signed integer: a JSON number, an integral float, or decimal text.
-pub(crate) fn as_i64(v: &Value) -> Option<i64> {
+pub(crate) fn as_i64(v: &Json<'_>) -> Option<i64> {
     match v {
-        Value::Number(n) => n.as_i64().or_else(|| {
+        Json::Number(n) => n.as_i64().or_else(|| {
             n.as_f64()
                 .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18)
                 .map(|f| f as i64)
         }),
-        Value::String(s) => s.trim().parse::<i64>().ok(),
+        Json::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
 }
 
 /// A number (integer or float), or the same as text with `.` as decimal separator.
-pub(crate) fn as_f64(v: &Value) -> Option<f64> {
+pub(crate) fn as_f64(v: &Json<'_>) -> Option<f64> {
     match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
         _ => None,
     }
 }
 
 /// Text, only when the value is a string.
-pub(crate) fn as_str(v: &Value) -> Option<&str> {
+pub(crate) fn as_str<'a>(v: &'a Json<'a>) -> Option<&'a str> {
     v.as_str()
 }
 
 /// A date: `\/Date(ms)\/` (serde sees `/Date(ms)/`, optionally `+hhmm`), the 5.1
 /// object form `{"value":"\/Date(ms)\/","DisplayHint":2,…}`, or ISO-8601 (an ISO
 /// string without an offset is taken as UTC, which is what `IsoUtc` writes).
-pub(crate) fn as_date(v: &Value) -> Option<OffsetDateTime> {
+pub(crate) fn as_date(v: &Json<'_>) -> Option<OffsetDateTime> {
     match v {
-        Value::String(s) => parse_date_text(s),
-        Value::Object(_) => field(v, "value").and_then(as_date),
+        Json::String(s) => parse_date_text(s),
+        Json::Object(_) => v.field("value").and_then(as_date),
         _ => None,
     }
 }
@@ -126,9 +137,9 @@ fn parse_date_text(s: &str) -> Option<OffsetDateTime> {
 
 /// An HRESULT or Win32 code: `0x8078011E` text, decimal text or number, signed
 /// (Int32 negatives such as -2147467259) or unsigned.
-pub(crate) fn as_hresult(v: &Value) -> Option<u32> {
+pub(crate) fn as_hresult(v: &Json<'_>) -> Option<u32> {
     match v {
-        Value::String(s) => {
+        Json::String(s) => {
             let s = s.trim();
             if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
                 u32::from_str_radix(hex, 16).ok()
@@ -136,7 +147,7 @@ pub(crate) fn as_hresult(v: &Value) -> Option<u32> {
                 s.parse::<i64>().ok().and_then(hresult_from_i64)
             }
         }
-        Value::Number(_) => as_i64(v).and_then(hresult_from_i64),
+        Json::Number(_) => as_i64(v).and_then(hresult_from_i64),
         _ => None,
     }
 }
@@ -181,47 +192,54 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// Tests write values with `json!`; the readers take the probe-data tree.
+    macro_rules! j {
+        ($($t:tt)+) => {
+            Json::from_value(&json!($($t)+))
+        };
+    }
+
     #[test]
     fn date_reads_ps51_slash_date_and_object_form_and_iso() {
-        let a = as_date(&json!("/Date(1720919582928)/")).expect("slash date");
+        let a = as_date(&j!("/Date(1720919582928)/")).expect("slash date");
         assert_eq!(a.unix_timestamp(), 1_720_919_582);
-        let parsed: Value = serde_json::from_str(r#""\/Date(1720919582928)\/""#).expect("json");
+        let parsed = Json::parse(r#""\/Date(1720919582928)\/""#).expect("json");
         assert_eq!(as_date(&parsed), Some(a));
-        let obj = json!({"value": "/Date(1720919582928)/", "DisplayHint": 2, "DateTime": "Sunday"});
+        let obj = j!({"value": "/Date(1720919582928)/", "DisplayHint": 2, "DateTime": "Sunday"});
         assert_eq!(as_date(&obj), Some(a));
-        let off = as_date(&json!("/Date(1720919582928+0200)/")).expect("offset");
+        let off = as_date(&j!("/Date(1720919582928+0200)/")).expect("offset");
         assert_eq!(off, a);
-        let iso = as_date(&json!("2025-05-01T21:00:03.0000000Z")).expect("iso");
+        let iso = as_date(&j!("2025-05-01T21:00:03.0000000Z")).expect("iso");
         assert_eq!(iso.unix_timestamp(), 1_746_133_203);
-        let unspecified = as_date(&json!("2025-05-01T21:00:03.0000000")).expect("no offset");
+        let unspecified = as_date(&j!("2025-05-01T21:00:03.0000000")).expect("no offset");
         assert_eq!(unspecified, iso);
-        assert_eq!(as_date(&json!("yesterday")), None);
-        assert_eq!(as_date(&json!(5)), None);
+        assert_eq!(as_date(&j!("yesterday")), None);
+        assert_eq!(as_date(&j!(5)), None);
     }
 
     #[test]
     fn u64_reads_uint64_max_as_number_and_text() {
-        let max: Value = serde_json::from_str("18446744073709551615").expect("json");
+        let max = Json::parse("18446744073709551615").expect("json");
         assert_eq!(as_u64(&max), Some(u64::MAX));
-        assert_eq!(as_u64(&json!("18446744073709551615")), Some(u64::MAX));
-        assert_eq!(as_u64(&json!(-1)), None);
-        assert_eq!(as_u64(&json!("many")), None);
+        assert_eq!(as_u64(&j!("18446744073709551615")), Some(u64::MAX));
+        assert_eq!(as_u64(&j!(-1)), None);
+        assert_eq!(as_u64(&j!("many")), None);
     }
 
     #[test]
     fn hresult_accepts_hex_signed_and_unsigned_decimals() {
-        assert_eq!(as_hresult(&json!("0x8078011E")), Some(0x8078_011E));
-        assert_eq!(as_hresult(&json!(2_155_348_254u64)), Some(0x8078_011E));
-        assert_eq!(as_hresult(&json!(-2_147_467_259)), Some(0x8000_4005));
-        assert_eq!(as_hresult(&json!("0")), Some(0));
-        assert_eq!(as_hresult(&json!("bad")), None);
+        assert_eq!(as_hresult(&j!("0x8078011E")), Some(0x8078_011E));
+        assert_eq!(as_hresult(&j!(2_155_348_254u64)), Some(0x8078_011E));
+        assert_eq!(as_hresult(&j!(-2_147_467_259)), Some(0x8000_4005));
+        assert_eq!(as_hresult(&j!("0")), Some(0));
+        assert_eq!(as_hresult(&j!("bad")), None);
     }
 
     #[test]
     fn list_treats_a_collapsed_object_as_one_element() {
-        assert_eq!(list(&json!({"a": 1})).len(), 1);
-        assert_eq!(list(&json!([1, 2])).len(), 2);
-        assert!(list(&Value::Null).is_empty());
+        assert_eq!(list(&j!({"a": 1})).len(), 1);
+        assert_eq!(list(&j!([1, 2])).len(), 2);
+        assert!(list(&Json::Null).is_empty());
     }
 
     #[test]
@@ -235,8 +253,8 @@ mod tests {
 
     #[test]
     fn field_falls_back_to_case_insensitive_names() {
-        let v = json!({"InstallState": 0});
-        assert_eq!(field(&v, "installstate"), Some(&json!(0)));
+        let v = j!({"InstallState": 0});
+        assert_eq!(field(&v, "installstate"), Some(&j!(0)));
         assert_eq!(field(&v, "missing"), None);
     }
 }

@@ -1,6 +1,8 @@
 //! Host-wide facts: the context probe, the OS SKU, .NET, updates, the clock.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 
 use super::{
     Ctx, Judged, Unknown, Verdict, need_bool, need_list, need_u64, opt_date, opt_str, opt_u64,
@@ -8,7 +10,7 @@ use super::{
 use crate::report::model::Status;
 
 /// `host.context`: information; warns when the account is not elevated.
-pub(crate) fn context(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn context(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let caption = opt_str(d, "caption")?.unwrap_or("Windows");
     let build = need_u64(d, "build")?;
     let is_admin = need_bool(d, "is_admin")?;
@@ -40,7 +42,7 @@ pub(crate) fn context(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `os.supported_sku`: 64-bit Server with the Desktop Experience on a supported build.
-pub(crate) fn supported_sku(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn supported_sku(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let product_type = need_u64(d, "product_type")?;
     let build = need_u64(d, "build")?;
     let arch = opt_str(d, "os_arch")?;
@@ -126,7 +128,7 @@ fn dotnet_name(release: u64) -> &'static str {
 }
 
 /// `dotnet.version`: fail below 4.5.2 (2019 article), warn below 4.6.2 (2025 article).
-pub(crate) fn dotnet(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn dotnet(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let present = need_bool(d, "full_key_present")?;
     let release = opt_u64(d, "release")?;
     let evidence = json!({"full_key_present": present, "release": release, "version": super::scalar(d, "version")?});
@@ -159,7 +161,7 @@ pub(crate) fn dotnet(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `os.updates_recent`: age of the newest dated hotfix.
-pub(crate) fn updates(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn updates(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let latest = need_list(d, "latest")?;
     let count = opt_u64(d, "hotfix_count")?;
     let mut newest: Option<(time::OffsetDateTime, String)> = None;
@@ -198,7 +200,7 @@ pub(crate) fn updates(ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `time.clock_timezone`: clock skew against our clock, time source, expected zone.
-pub(crate) fn clock(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn clock(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let Some(host_now) = opt_date(d, "utc_now")? else {
         return Err(Unknown("utc_now is null".into()));
     };

@@ -1,7 +1,9 @@
 //! The MARS agent: install, version, service, scratch folder, registration, policy and
 //! jobs, its event log, its scheduled tasks and PowerShell environment, offline seeding.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 
 use super::{
     Ctx, Judged, Unknown, Verdict, enum_text, need, need_bool, need_objects, opt_bool, opt_date,
@@ -16,7 +18,7 @@ const MARS_FLOOR_ACS: Version4 = Version4([2, 0, 9083, 0]);
 const MARS_FLOOR_VAULT_CREDS: Version4 = Version4([2, 0, 9249, 0]);
 
 /// `mars.installed`: registry key and cbengine.exe agree.
-pub(crate) fn installed(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn installed(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let key = need_bool(d, "setup_key_present")?;
     let exe = need_bool(d, "cbengine_exists")?;
     let path = opt_str(d, "install_path")?;
@@ -48,7 +50,7 @@ pub(crate) fn installed(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `mars.version`: floors from Microsoft, then the configured newest version.
-pub(crate) fn version(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn version(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let text = opt_str(d, "version")?
         .or(opt_str(d, "file_version")?)
         .or(opt_str(d, "uninstall_display_version")?);
@@ -96,9 +98,9 @@ pub(crate) fn version(ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// Win32_Service start modes, or the registry `Start` number (2 auto, 3 manual, 4 disabled).
-pub(crate) fn start_mode(d: &Value) -> Result<Option<&'static str>, Unknown> {
+pub(crate) fn start_mode(d: &Json<'_>) -> Result<Option<&'static str>, Unknown> {
     let mode = match super::need(d, "start_mode")? {
-        Value::Null => None,
+        Json::Null => None,
         v => Some(
             enum_text(v, &["Boot", "System", "Auto", "Manual", "Disabled"])
                 .ok_or_else(|| Unknown(format!("start_mode {v} is not a start mode")))?,
@@ -129,7 +131,7 @@ pub(crate) fn start_mode(d: &Value) -> Result<Option<&'static str>, Unknown> {
 }
 
 /// `mars.service_running`: obengine running; disabled or missing fails.
-pub(crate) fn service(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn service(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let present = need_bool(d, "present")?;
     if !present {
         return Ok(Verdict::new(
@@ -175,7 +177,7 @@ const FILE_ATTRIBUTE_COMPRESSED: u64 = 0x800;
 const FILE_ATTRIBUTE_ENCRYPTED: u64 = 0x4000;
 
 /// `mars.scratch_config`: both registry values, same folder, local fixed volume, plain attributes.
-pub(crate) fn scratch_config(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn scratch_config(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let s1 = opt_str(d, "config_scratch")?;
     let s2 = opt_str(d, "provider_scratch")?;
     let matches = opt_bool(d, "paths_match")?;
@@ -253,7 +255,7 @@ pub(crate) fn scratch_config(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// `mars.scratch_free_space`: room for the System State copy plus a share of the data.
-pub(crate) fn scratch_free(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn scratch_free(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let volume = need(d, "volume")?;
     if !volume.is_object() {
         return Err(Unknown("the scratch folder's volume was not found".into()));
@@ -302,7 +304,7 @@ fn mask(id: Option<&str>) -> Option<String> {
 }
 
 /// `mars.registration`: registered to a vault.
-pub(crate) fn registration(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn registration(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let present = need_bool(d, "config_key_present")?;
     let machine = opt_str(d, "machine_id")?;
     let resource = opt_str(d, "resource_id")?;
@@ -329,7 +331,7 @@ pub(crate) fn registration(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `mars.policy_and_jobs`: a System State policy exists and its last job completed.
-pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     if !need_bool(d, "mars_installed")? {
         return Ok(Verdict::new(
             Status::NotApplicable,
@@ -358,14 +360,14 @@ pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Value) -> Judged {
     if !policy.is_object() {
         return Err(Unknown("`ss_policy` should be an object".into()));
     }
-    if let Some(e) = super::super::value::field(policy, "error").and_then(Value::as_str) {
+    if let Some(e) = super::super::value::field(policy, "error").and_then(Json::as_str) {
         return Err(Unknown(format!(
             "the System State policy could not be read: {e}"
         )));
     }
     let paused = opt_str(policy, "policy_state")?.is_some_and(|s| s.eq_ignore_ascii_case("Paused"));
     // Newest job that protects System State.
-    let mut newest: Option<(Option<time::OffsetDateTime>, &Value)> = None;
+    let mut newest: Option<(Option<time::OffsetDateTime>, &Json<'_>)> = None;
     for job in &jobs {
         let ds = need_objects(job, "datasources")?;
         let mut is_ss = false;
@@ -436,7 +438,7 @@ pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `mars.cloudbackup_events`: critical/error events of the agent's own log, recent ones warn.
-pub(crate) fn cloudbackup_events(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn cloudbackup_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     if !need_bool(d, "log_exists")? {
         return Err(Unknown(
             "the CloudBackup/Operational log does not exist".into(),
@@ -481,7 +483,7 @@ const SS_TASK: &str = "Microsoft-OnlineBackup-SystemStateBackup";
 const OK_TASK_RESULTS: &[u32] = &[0x0, 0x41300, 0x41301, 0x41303];
 
 /// `sched.mars_tasks`: the Online Backup task is enabled, triggered, runs as SYSTEM.
-pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let tasks = need_objects(d, "tasks")?;
     if tasks.is_empty() {
         // The agent creates its tasks when a schedule is saved; without a System State
@@ -489,7 +491,7 @@ pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Value) -> Judged {
         let no_policy = ctx
             .other("mars.policy_and_jobs")
             .and_then(|p| super::super::value::field(p, "ss_policy"))
-            .is_some_and(Value::is_null);
+            .is_some_and(Json::is_null);
         return Ok(if no_policy {
             Verdict::new(
                 Status::Warn,
@@ -605,7 +607,7 @@ const SCOPES: &[&str] = &[
 ];
 
 /// `sched.powershell_env`: module path, module files, machine execution policy, engine version.
-pub(crate) fn powershell_env(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn powershell_env(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let in_path = need_bool(d, "contains_module_dir")? || need_bool(d, "contains_modules_parent")?;
     let manifest = need_bool(d, "manifest_exists")?;
     let engine = opt_str(d, "powershell_engine_version")?;
@@ -672,7 +674,7 @@ pub(crate) fn powershell_env(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `offline.azure_powershell`: only for offline-seeding machines (not System State).
-pub(crate) fn offline_azure_powershell(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn offline_azure_powershell(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let modules = need_objects(d, "modules")?;
     let msi = need_objects(d, "msi")?;
     let mut found = Vec::new();

@@ -21,7 +21,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::evidence::ProbeLine;
+use super::evidence::ParsedLine;
+use super::json::Json;
 use super::settings::Settings;
 use super::value::{as_bool, as_date, as_f64, as_hresult, as_u64, field, list};
 use crate::report::model::Status;
@@ -65,8 +66,8 @@ pub(crate) struct HostFacts {
 }
 
 impl HostFacts {
-    pub(crate) fn from_lines(context: Option<&Value>, mars: Option<&Value>) -> HostFacts {
-        let text = |v: &Value, k: &str| field(v, k).and_then(Value::as_str).map(str::to_string);
+    pub(crate) fn from_lines(context: Option<&Json<'_>>, mars: Option<&Json<'_>>) -> HostFacts {
+        let text = |v: &Json<'_>, k: &str| field(v, k).and_then(Json::as_str).map(str::to_string);
         let is_admin = context.and_then(|c| field(c, "is_admin")).and_then(as_bool);
         let user = context.and_then(|c| text(c, "user"));
         let english = context.and_then(|c| {
@@ -102,7 +103,7 @@ impl HostFacts {
 pub(crate) struct Ctx<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) facts: &'a HostFacts,
-    lines: &'a HashMap<&'static str, ProbeLine>,
+    lines: &'a HashMap<&'static str, ParsedLine<'a>>,
     /// Our clock when the judged line arrived.
     pub(crate) received_at: OffsetDateTime,
     /// "Now" on the host's clock (the line's `collected_utc`, else `received_at`):
@@ -114,8 +115,8 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(
         settings: &'a Settings,
         facts: &'a HostFacts,
-        lines: &'a HashMap<&'static str, ProbeLine>,
-        line: &ProbeLine,
+        lines: &'a HashMap<&'static str, ParsedLine<'a>>,
+        line: &ParsedLine<'_>,
     ) -> Ctx<'a> {
         Ctx {
             settings,
@@ -127,7 +128,7 @@ impl<'a> Ctx<'a> {
     }
 
     /// Data of another probe that answered `ok:true`, if it ran.
-    pub(crate) fn other(&self, probe: &str) -> Option<&'a Value> {
+    pub(crate) fn other(&self, probe: &str) -> Option<&'a Json<'a>> {
         self.lines.get(probe).filter(|l| l.ok).map(|l| &l.data)
     }
 
@@ -143,7 +144,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Runs the judge of check `id` on its probe's data (an object).
-pub(crate) fn run(id: &str, ctx: &Ctx<'_>, data: &Value) -> Judged {
+pub(crate) fn run(id: &str, ctx: &Ctx<'_>, data: &Json<'_>) -> Judged {
     match id {
         "host.context" => host::context(ctx, data),
         "os.supported_sku" => host::supported_sku(ctx, data),
@@ -194,32 +195,32 @@ pub(crate) fn run(id: &str, ctx: &Ctx<'_>, data: &Value) -> Judged {
 // ---- reading helpers: missing or mistyped → Unknown -------------------------------
 
 /// The value of `key` (may be `null`); missing → Unknown.
-pub(crate) fn need<'a>(data: &'a Value, key: &str) -> Result<&'a Value, Unknown> {
+pub(crate) fn need<'a>(data: &'a Json<'a>, key: &str) -> Result<&'a Json<'a>, Unknown> {
     field(data, key).ok_or_else(|| Unknown(format!("key `{key}` is missing")))
 }
 
 /// A value shown as evidence: present and a scalar (text, number, boolean or `null`).
-pub(crate) fn scalar<'a>(data: &'a Value, key: &str) -> Result<&'a Value, Unknown> {
+pub(crate) fn scalar<'a>(data: &'a Json<'a>, key: &str) -> Result<&'a Json<'a>, Unknown> {
     match need(data, key)? {
-        v @ (Value::Array(_) | Value::Object(_)) => Err(wrong(key, "a single value", v)),
+        v @ (Json::Array(_) | Json::Object(_)) => Err(wrong(key, "a single value", v)),
         v => Ok(v),
     }
 }
 
 /// A list of texts (a single text may have collapsed from a one-element list).
-pub(crate) fn need_strings<'a>(data: &'a Value, key: &str) -> Result<Vec<&'a str>, Unknown> {
+pub(crate) fn need_strings<'a>(data: &'a Json<'a>, key: &str) -> Result<Vec<&'a str>, Unknown> {
     let mut out = Vec::new();
     for v in need_list(data, key)? {
         match v {
-            Value::String(s) => out.push(s.as_str()),
-            Value::Null => {}
+            Json::String(s) => out.push(s.as_ref()),
+            Json::Null => {}
             other => return Err(wrong(key, "a list of texts", other)),
         }
     }
     Ok(out)
 }
 
-fn wrong(key: &str, what: &str, v: &Value) -> Unknown {
+fn wrong(key: &str, what: &str, v: &Json<'_>) -> Unknown {
     let mut shown = v.to_string();
     if shown.len() > 60 {
         shown = shown.chars().take(60).collect::<String>() + "…";
@@ -228,15 +229,15 @@ fn wrong(key: &str, what: &str, v: &Value) -> Unknown {
 }
 
 /// A boolean that must be present and not null.
-pub(crate) fn need_bool(data: &Value, key: &str) -> Result<bool, Unknown> {
+pub(crate) fn need_bool(data: &Json<'_>, key: &str) -> Result<bool, Unknown> {
     let v = need(data, key)?;
     as_bool(v).ok_or_else(|| wrong(key, "a boolean", v))
 }
 
 /// A boolean key that may be `null`.
-pub(crate) fn opt_bool(data: &Value, key: &str) -> Result<Option<bool>, Unknown> {
+pub(crate) fn opt_bool(data: &Json<'_>, key: &str) -> Result<Option<bool>, Unknown> {
     match need(data, key)? {
-        Value::Null => Ok(None),
+        Json::Null => Ok(None),
         v => as_bool(v)
             .map(Some)
             .ok_or_else(|| wrong(key, "a boolean", v)),
@@ -244,19 +245,19 @@ pub(crate) fn opt_bool(data: &Value, key: &str) -> Result<Option<bool>, Unknown>
 }
 
 /// A text key that may be `null` (empty text counts as `null`).
-pub(crate) fn opt_str<'a>(data: &'a Value, key: &str) -> Result<Option<&'a str>, Unknown> {
+pub(crate) fn opt_str<'a>(data: &'a Json<'a>, key: &str) -> Result<Option<&'a str>, Unknown> {
     match need(data, key)? {
-        Value::Null => Ok(None),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
-        Value::String(s) => Ok(Some(s.as_str())),
+        Json::Null => Ok(None),
+        Json::String(s) if s.trim().is_empty() => Ok(None),
+        Json::String(s) => Ok(Some(s.as_ref())),
         v => Err(wrong(key, "text", v)),
     }
 }
 
 /// An unsigned integer key (number or decimal text) that may be `null`.
-pub(crate) fn opt_u64(data: &Value, key: &str) -> Result<Option<u64>, Unknown> {
+pub(crate) fn opt_u64(data: &Json<'_>, key: &str) -> Result<Option<u64>, Unknown> {
     match need(data, key)? {
-        Value::Null => Ok(None),
+        Json::Null => Ok(None),
         v => as_u64(v)
             .map(Some)
             .ok_or_else(|| wrong(key, "a whole number", v)),
@@ -264,33 +265,33 @@ pub(crate) fn opt_u64(data: &Value, key: &str) -> Result<Option<u64>, Unknown> {
 }
 
 /// An unsigned integer key that must be present.
-pub(crate) fn need_u64(data: &Value, key: &str) -> Result<u64, Unknown> {
+pub(crate) fn need_u64(data: &Json<'_>, key: &str) -> Result<u64, Unknown> {
     let v = need(data, key)?;
     as_u64(v).ok_or_else(|| wrong(key, "a whole number", v))
 }
 
 /// A number key that may be `null`.
-pub(crate) fn opt_f64(data: &Value, key: &str) -> Result<Option<f64>, Unknown> {
+pub(crate) fn opt_f64(data: &Json<'_>, key: &str) -> Result<Option<f64>, Unknown> {
     match need(data, key)? {
-        Value::Null => Ok(None),
+        Json::Null => Ok(None),
         v => as_f64(v).map(Some).ok_or_else(|| wrong(key, "a number", v)),
     }
 }
 
 /// A date key (`\/Date(ms)\/` or ISO) that may be `null`.
-pub(crate) fn opt_date(data: &Value, key: &str) -> Result<Option<OffsetDateTime>, Unknown> {
+pub(crate) fn opt_date(data: &Json<'_>, key: &str) -> Result<Option<OffsetDateTime>, Unknown> {
     match need(data, key)? {
-        Value::Null => Ok(None),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Json::Null => Ok(None),
+        Json::String(s) if s.trim().is_empty() => Ok(None),
         v => as_date(v).map(Some).ok_or_else(|| wrong(key, "a date", v)),
     }
 }
 
 /// An HRESULT key that may be `null`.
-pub(crate) fn opt_hresult(data: &Value, key: &str) -> Result<Option<u32>, Unknown> {
+pub(crate) fn opt_hresult(data: &Json<'_>, key: &str) -> Result<Option<u32>, Unknown> {
     match need(data, key)? {
-        Value::Null => Ok(None),
-        Value::String(s) if s.trim().is_empty() => Ok(None),
+        Json::Null => Ok(None),
+        Json::String(s) if s.trim().is_empty() => Ok(None),
         v => as_hresult(v)
             .map(Some)
             .ok_or_else(|| wrong(key, "an HRESULT", v)),
@@ -298,12 +299,15 @@ pub(crate) fn opt_hresult(data: &Value, key: &str) -> Result<Option<u32>, Unknow
 }
 
 /// A list key (a one-element list may have collapsed to its element; `null` is empty).
-pub(crate) fn need_list<'a>(data: &'a Value, key: &str) -> Result<Vec<&'a Value>, Unknown> {
+pub(crate) fn need_list<'a>(data: &'a Json<'a>, key: &str) -> Result<Vec<&'a Json<'a>>, Unknown> {
     Ok(list(need(data, key)?))
 }
 
 /// A list of objects: every element must be an object.
-pub(crate) fn need_objects<'a>(data: &'a Value, key: &str) -> Result<Vec<&'a Value>, Unknown> {
+pub(crate) fn need_objects<'a>(
+    data: &'a Json<'a>,
+    key: &str,
+) -> Result<Vec<&'a Json<'a>>, Unknown> {
     let items = need_list(data, key)?;
     match items.iter().find(|v| !v.is_object()) {
         Some(bad) => Err(wrong(key, "a list of objects", bad)),
@@ -313,10 +317,10 @@ pub(crate) fn need_objects<'a>(data: &'a Value, key: &str) -> Result<Vec<&'a Val
 
 /// Text of an enum-like value: a string, or the integer PowerShell 5.1 writes for an
 /// enum, mapped with `names` (index = value).
-pub(crate) fn enum_text<'a>(v: &'a Value, names: &[&'a str]) -> Option<&'a str> {
+pub(crate) fn enum_text<'a>(v: &'a Json<'a>, names: &[&'a str]) -> Option<&'a str> {
     match v {
-        Value::String(s) => Some(s.as_str()),
-        Value::Number(_) => as_u64(v)
+        Json::String(s) => Some(s.as_ref()),
+        Json::Number(_) => as_u64(v)
             .and_then(|n| usize::try_from(n).ok())
             .and_then(|i| names.get(i).copied()),
         _ => None,
@@ -345,7 +349,6 @@ pub(crate) mod testing {
     //! Helpers for judge tests: judge a check on a data object with default settings.
 
     use super::*;
-    use crate::probes::evidence::ProbeLine;
     use serde_json::json;
 
     /// A received-at time used by the tests: 2025-06-01T12:00:00Z.
@@ -353,11 +356,12 @@ pub(crate) mod testing {
         time::macros::datetime!(2025-06-01 12:00:00 UTC)
     }
 
-    pub(crate) fn line(data: Value) -> ProbeLine {
-        ProbeLine {
+    /// A probe line whose data is `text` read by the same parser a scan uses.
+    pub(crate) fn line(text: &str) -> ParsedLine<'_> {
+        ParsedLine {
             ok: true,
             error: None,
-            data,
+            data: Json::parse(text).expect("test data is JSON"),
             received_at: now(),
             collected_utc: Some(now()),
         }
@@ -386,13 +390,15 @@ pub(crate) mod testing {
         settings: &Settings,
         facts: &HostFacts,
     ) -> Verdict {
+        let texts: Vec<String> = others.iter().map(|(_, d)| d.to_string()).collect();
         let mut lines = HashMap::new();
-        for (probe, d) in others {
-            lines.insert(*probe, line(d.clone()));
+        for ((probe, _), text) in others.iter().zip(&texts) {
+            lines.insert(*probe, line(text));
         }
-        let own = line(data.clone());
+        let own_text = data.to_string();
+        let own = line(&own_text);
         let ctx = Ctx::new(settings, facts, &lines, &own);
-        match run(id, &ctx, &data) {
+        match run(id, &ctx, &own.data) {
             Ok(v) => v,
             Err(u) => Verdict::new(Status::Unknown, u.0, json!({})),
         }

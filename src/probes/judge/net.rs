@@ -1,6 +1,8 @@
 //! Network: reaching Azure's endpoints and TLS 1.2.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 
 use super::{Ctx, Judged, Unknown, Verdict, need_bool, need_objects, opt_str, opt_u64};
 use crate::report::model::Status;
@@ -24,7 +26,7 @@ fn has_host_port(text: &str) -> bool {
 }
 
 /// `net.mars_endpoints`: DNS and TCP 443 to the Azure endpoints; a proxy softens TCP failures.
-pub(crate) fn endpoints(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn endpoints(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let targets = need_objects(d, "targets")?;
     if targets.is_empty() {
         return Err(Unknown("no endpoint was tested".into()));
@@ -86,7 +88,7 @@ pub(crate) fn endpoints(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `net.tls12`: SChannel client TLS 1.2 not disabled; .NET strong crypto recommended.
-pub(crate) fn tls12(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn tls12(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let enabled = opt_u64(d, "schannel_enabled")?;
     let dbd = opt_u64(d, "schannel_disabled_by_default")?;
     let keys = [

@@ -1,6 +1,8 @@
 //! The machine itself: Azure VM or not, hardware for restores, volumes, the EFI partition.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 
 use super::{
     Ctx, Judged, Unknown, Verdict, need, need_bool, need_objects, opt_bool, opt_date, opt_str,
@@ -10,7 +12,7 @@ use crate::probes::value::as_str;
 use crate::report::model::Status;
 
 /// `azure.vm_detect`: informational; warns on Azure so the limitation is visible.
-pub(crate) fn azure_vm(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn azure_vm(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let azure = need_bool(d, "is_azure")?;
     let tag = opt_str(d, "smbios_asset_tag")?;
     let evidence = json!({"is_azure": azure, "smbios_asset_tag": tag, "manufacturer": super::scalar(d, "manufacturer")?,
@@ -27,7 +29,7 @@ pub(crate) fn azure_vm(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `limit.azure_vm_system_state`: MARS System State backup is not available on Azure VMs.
-pub(crate) fn azure_vm_system_state(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn azure_vm_system_state(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let azure = need_bool(d, "is_azure")?;
     let evidence = json!({"is_azure": azure, "smbios_asset_tag": opt_str(d, "smbios_asset_tag")?});
     Ok(if azure {
@@ -46,7 +48,7 @@ pub(crate) fn azure_vm_system_state(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `limit.restore_hardware`: records the hardware class a System State restore should target.
-pub(crate) fn restore_hardware(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn restore_hardware(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let manufacturer = opt_str(d, "manufacturer")?;
     let model = opt_str(d, "model")?;
     let (Some(manufacturer), Some(model)) = (manufacturer, model) else {
@@ -79,7 +81,7 @@ fn same_volume(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 /// `vol.unsupported_sources`: boot and system volumes are local, fixed, NTFS, unlocked.
-pub(crate) fn volumes(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn volumes(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let vols = need_objects(d, "volumes")?;
     let bitlocker = need_objects(d, "bitlocker")?;
     let disks = need_objects(d, "disks")?;
@@ -156,7 +158,7 @@ pub(crate) fn volumes(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `efi.esp_lock`: WSB lock failures on the ESP, or software that could hold it.
-pub(crate) fn esp_lock(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn esp_lock(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let firmware = opt_str(d, "firmware_type")?;
     let esp = need_objects(d, "esp")?;
     let lock_events = need_objects(d, "lock_events")?;

@@ -1,7 +1,9 @@
 //! Security settings that break backups: antivirus exclusions and conflicting
 //! products, and the System Volume Information ACL.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 
 use super::{
     Ctx, Judged, Unknown, Verdict, need, need_bool, need_list, need_objects, opt_bool, opt_str,
@@ -23,7 +25,7 @@ fn covers(exclusion: &str, path: &str) -> bool {
 }
 
 /// `av.exclusions_and_conflicts`: Defender exclusions for the agent; other security or backup products.
-pub(crate) fn av(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn av(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let install = opt_str(d, "install_path")?;
     let prefs = need(d, "defender_preferences")?;
     let status = need(d, "defender_status")?;
@@ -133,7 +135,7 @@ pub(crate) fn av(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `acl.svi_system_full_control`: SYSTEM has full control and no deny entry.
-pub(crate) fn svi_acl(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn svi_acl(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let path = opt_str(d, "path")?.unwrap_or("System Volume Information");
     let exists = need_bool(d, "exists")?;
     let readable = opt_bool(d, "readable")?;

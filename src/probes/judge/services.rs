@@ -1,14 +1,16 @@
 //! The dependent services of the article's table: RpcSs, EventSystem and SENS
 //! automatic and running; VSS and swprv manual (demand start).
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 
 use super::mars::start_mode;
 use super::{Ctx, Judged, Unknown, Verdict, need_bool, need_objects, opt_str};
 use crate::report::model::Status;
 
 /// Judges the service `name` of the `svc.rpcss_startup` probe's list.
-pub(crate) fn judge(_ctx: &Ctx<'_>, d: &Value, name: &str) -> Judged {
+pub(crate) fn judge(_ctx: &Ctx<'_>, d: &Json<'_>, name: &str) -> Judged {
     let services = need_objects(d, "services")?;
     let mut found = None;
     for s in &services {

@@ -1,7 +1,9 @@
 //! VSS: writer states, writer-timeout events, resource pressure, shadow storage and
 //! volsnap events.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 
 use super::{
     Ctx, Judged, Unknown, Verdict, need, need_list, need_objects, need_u64, opt_bool, opt_date,
@@ -13,7 +15,7 @@ use crate::report::model::Status;
 const SYSTEM_WRITER_ID: &str = "e8132975-6f93-4464-a53e-1050253ae220";
 
 /// `vss.writers`: every writer stable, the System Writer present.
-pub(crate) fn writers(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn writers(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     if let Some(skip) = field(d, "skipped").and_then(as_str) {
         return Err(Unknown(format!(
             "skipped: a WSB operation was running ({skip})"
@@ -132,7 +134,7 @@ pub(crate) fn writers(ctx: &Ctx<'_>, d: &Value) -> Judged {
 const VSS_OTHER_ERRORS: &[u64] = &[8193, 8194, 12289, 12298, 12301, 12338, 12340];
 
 /// `vss.writer_timeout_events`: 0x800423f2 timeouts and related VSS errors.
-pub(crate) fn timeout_events(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn timeout_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let events = need_objects(d, "events")?;
     let mut recent_timeouts = 0;
     let mut old_timeouts = 0;
@@ -196,7 +198,7 @@ pub(crate) fn timeout_events(ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `vss.resource_pressure`: a snapshot of memory, CPU and disk; warns at most.
-pub(crate) fn resource_pressure(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn resource_pressure(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let free_pct =
         opt_f64(d, "free_mem_pct")?.ok_or_else(|| Unknown("free_mem_pct is null".into()))?;
     let free_mb = opt_f64(d, "free_mem_mb")?;
@@ -269,7 +271,7 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const VOLSNAP_GROWTH_FAILURES: &[u64] = &[23, 24, 25, 35, 36, 38];
 
 /// `vss.shadow_storage`: the boot volume and every diff-area volume have room to grow.
-pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let vols = need_objects(d, "volumes")?;
     let storage = need_objects(d, "shadow_storage")?;
     struct V {
@@ -388,7 +390,7 @@ pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `vss.volsnap_events`: shadow storage growth failures.
-pub(crate) fn volsnap_events(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn volsnap_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let events = need_objects(d, "events")?;
     let mut recent_fail = Vec::new();
     let mut warn = Vec::new();

@@ -2,7 +2,9 @@
 //! versions on record, its event history, and the service image paths that break
 //! System State enumeration.
 
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::probes::json::Json;
 use time::OffsetDateTime;
 
 use super::{
@@ -13,7 +15,7 @@ use crate::probes::value::{as_hresult, as_str, field, list};
 use crate::report::model::Status;
 
 /// `wsb.feature_installed`: the feature is installed.
-pub(crate) fn feature(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn feature(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let method = opt_str(d, "method")?;
     let installed = opt_bool(d, "installed")?;
     let state = opt_str(d, "install_state")?;
@@ -51,7 +53,7 @@ pub(crate) fn feature(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `wsb.cmdlets_available`: `Get-WBJob` runs.
-pub(crate) fn cmdlets(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn cmdlets(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let listed = need_bool(d, "module_listed")?;
     let ok = opt_bool(d, "invoke_ok")?;
     let err_id = opt_str(d, "invoke_error_id")?;
@@ -87,11 +89,11 @@ struct Job<'a> {
     state: Option<&'a str>,
     hresult: Option<u32>,
     detailed: Option<u32>,
-    raw: &'a Value,
+    raw: &'a Json<'a>,
 }
 
 /// `wsb.last_job`: newest backup job completed with HRESULT 0, recently.
-pub(crate) fn last_job(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn last_job(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     if !need_bool(d, "cmdlet_present")? {
         return Err(Unknown(
             "Get-WBJob is not available (see wsb.cmdlets_available)".into(),
@@ -172,7 +174,7 @@ pub(crate) fn last_job(ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `wsb.summary`: last result HRESULT 0 and a recent success.
-pub(crate) fn summary(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn summary(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     if !need_bool(d, "cmdlet_present")? {
         return Err(Unknown(
             "Get-WBSummary is not available (see wsb.cmdlets_available)".into(),
@@ -246,7 +248,7 @@ fn version_time(id: &str) -> Option<OffsetDateTime> {
 }
 
 /// `wsb.backup_sets`: a recent backup set that includes System State. Never fails alone.
-pub(crate) fn backup_sets(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn backup_sets(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     if let Some(skip) = field(d, "skipped").and_then(as_str) {
         return Err(Unknown(format!(
             "skipped: a WSB operation was running ({skip})"
@@ -335,7 +337,7 @@ const WSB_SUCCESS: &[u64] = &[4, 14];
 const WSB_FAILURE: &[u64] = &[5, 7, 8, 9, 517, 519, 521, 546];
 
 /// Error codes in an event's data and properties, as HRESULTs.
-fn event_codes(e: &Value) -> Vec<u32> {
+fn event_codes(e: &Json<'_>) -> Vec<u32> {
     let mut out = Vec::new();
     if let Some(data) = field(e, "data") {
         for k in ["HRESULT", "DetailedHRESULT"] {
@@ -353,7 +355,7 @@ fn event_codes(e: &Value) -> Vec<u32> {
         for p in list(props).into_iter().filter_map(as_str) {
             for tok in p.split(|c: char| !c.is_ascii_alphanumeric()) {
                 if tok.len() >= 8
-                    && let Some(hr) = as_hresult(&Value::String(tok.to_string()))
+                    && let Some(hr) = as_hresult(&Json::String(tok.into()))
                     && hr >= 0x8000_0000
                 {
                     out.push(hr);
@@ -365,10 +367,10 @@ fn event_codes(e: &Value) -> Vec<u32> {
 }
 
 /// `wsb.event_history`: newest terminal WSB event is a success.
-pub(crate) fn event_history(_ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn event_history(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let mut events = need_objects(d, "operational")?;
     events.extend(need_objects(d, "application")?);
-    let mut newest: Option<(OffsetDateTime, u64, &Value)> = None;
+    let mut newest: Option<(OffsetDateTime, u64, &Json<'_>)> = None;
     let mut failures = 0usize;
     for e in &events {
         let id = need_u64(e, "id")?;
@@ -423,7 +425,7 @@ pub(crate) fn event_history(_ctx: &Ctx<'_>, d: &Value) -> Judged {
 }
 
 /// `sysstate.service_imagepaths`: no service with an invalid executable path.
-pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Value) -> Judged {
+pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let checked = need_u64(d, "services_checked")?;
     let suspicious = need_objects(d, "suspicious")?;
     let scm = need_objects(d, "scm_7000")?;
