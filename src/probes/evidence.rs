@@ -13,11 +13,11 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::catalogue::{CheckDef, PROBE_ALIASES};
-use super::json::{Envelope, Json, Scratch, line_data};
+use super::json::{Doc, Json, Scratch};
 use super::judge::{self, Ctx, HostFacts};
 use super::program::{CONTEXT_PROBE, MARS_PROBE};
 use super::settings::Settings;
-use super::value::{as_bool, as_date};
+use super::value::{as_bool, as_date, as_str, field};
 use crate::report::model::{CheckResult, Status};
 
 /// The largest probe line parsed, in bytes. Event-heavy probes stay well below it
@@ -38,48 +38,27 @@ pub enum ProgramEnd {
     Failed(String),
 }
 
-/// One probe's line as received: its envelope read, its text kept for judging.
+/// One probe's line as received.
 #[derive(Debug, Clone)]
-struct ProbeLine {
-    ok: bool,
-    error: Option<String>,
-    /// The whole line when `ok` (empty otherwise: its data is never read). Its `data`
-    /// is parsed only when the host is judged, into a tree that borrows from it.
-    text: Box<str>,
-    received_at: OffsetDateTime,
-    collected_utc: Option<OffsetDateTime>,
-}
-
-impl ProbeLine {
-    /// The line with its `data` parsed (`null` when the probe failed).
-    fn parse<'a>(&'a self, scratch: &mut Scratch<'a>) -> ParsedLine<'a> {
-        let data = if self.ok {
-            // Cannot fail: `accept_line_at` kept the text only after `Envelope::parse`
-            // accepted it, and both read the same JSON grammar.
-            line_data(&self.text, scratch).unwrap_or_default()
-        } else {
-            Json::Null
-        };
-        ParsedLine {
-            ok: self.ok,
-            error: self.error.as_deref(),
-            data,
-            received_at: self.received_at,
-            collected_utc: self.collected_utc,
-        }
-    }
-}
-
-/// One probe's line as the judges see it.
-#[derive(Debug, Clone)]
-pub(crate) struct ParsedLine<'a> {
+pub(crate) struct ProbeLine {
     pub(crate) ok: bool,
-    pub(crate) error: Option<&'a str>,
-    pub(crate) data: Json<'a>,
+    pub(crate) error: Option<String>,
+    /// The parsed line; `None` when the probe failed (its data is never read).
+    pub(crate) doc: Option<Doc>,
     /// Our clock when the line arrived.
     pub(crate) received_at: OffsetDateTime,
     /// The host's clock when the probe finished (`collected_utc`), if readable.
     pub(crate) collected_utc: Option<OffsetDateTime>,
+}
+
+impl ProbeLine {
+    /// The line's `data` (exactly that key, the last one if repeated), `null` if missing.
+    pub(crate) fn data(&self) -> Json<'_> {
+        self.doc
+            .as_ref()
+            .and_then(|doc| doc.root().get("data"))
+            .unwrap_or(Json::NULL)
+    }
 }
 
 /// The lines received from one host so far. Built by [`super::Program::collector`].
@@ -89,15 +68,18 @@ pub struct Evidence {
     probes: Vec<&'static str>,
     lines: HashMap<&'static str, ProbeLine>,
     ignored: usize,
+    /// Reused by every line's parse (saves growing fresh vectors per line).
+    scratch: Scratch,
 }
 
 impl Evidence {
     pub(crate) fn new(checks: Vec<&'static CheckDef>, probes: Vec<&'static str>) -> Evidence {
         Evidence {
+            lines: HashMap::with_capacity(probes.len()),
             checks,
             probes,
-            lines: HashMap::new(),
             ignored: 0,
+            scratch: Scratch::default(),
         }
     }
 
@@ -120,14 +102,14 @@ impl Evidence {
             self.accept_oversized(line, received_at);
             return;
         }
-        // The envelope only: `data` is checked here but built when the host is judged.
-        let Ok(envelope) = Envelope::parse(line) else {
+        // Parsed once, into a tree of ranges of the line (see `super::json`).
+        let Ok(doc) = Doc::parse_with(line, &mut self.scratch) else {
             self.ignored += 1;
             return;
         };
-        let Some(id) = envelope
-            .id()
-            .and_then(Json::as_str)
+        let value = doc.root();
+        let Some(id) = field(value, "id")
+            .and_then(as_str)
             .and_then(|id| self.known(id))
         else {
             self.ignored += 1;
@@ -137,14 +119,13 @@ impl Evidence {
             self.ignored += 1;
             return;
         }
-        let (ok, error) = match envelope.ok().and_then(as_bool) {
+        let (ok, error) = match field(value, "ok").and_then(as_bool) {
             Some(true) => (true, None),
             Some(false) => (
                 false,
                 Some(
-                    envelope
-                        .error()
-                        .and_then(Json::as_str)
+                    field(value, "error")
+                        .and_then(as_str)
                         .filter(|e| !e.trim().is_empty())
                         .unwrap_or("the probe reported a failure without a message")
                         .to_string(),
@@ -155,13 +136,13 @@ impl Evidence {
                 Some("the probe line has no boolean `ok`".to_string()),
             ),
         };
-        let collected_utc = envelope.collected_utc().and_then(as_date);
+        let collected_utc = field(value, "collected_utc").and_then(as_date);
         self.lines.insert(
             id,
             ProbeLine {
                 ok,
                 error,
-                text: if ok { line.into() } else { Box::default() },
+                doc: ok.then_some(doc),
                 received_at,
                 collected_utc,
             },
@@ -185,7 +166,7 @@ impl Evidence {
                             "the evidence line was {} bytes, over the {MAX_LINE_BYTES}-byte cap",
                             line.len()
                         )),
-                        text: Box::default(),
+                        doc: None,
                         received_at,
                         collected_utc: None,
                     },
@@ -222,20 +203,20 @@ impl Evidence {
     /// Judges the evidence: exactly one result per selected check, in run order.
     /// Checks whose line never arrived are `unknown` with the reason taken from `end`.
     pub fn judge(self, settings: &Settings, end: ProgramEnd) -> Vec<CheckResult> {
-        let mut scratch = Scratch::default();
-        let lines: HashMap<&'static str, ParsedLine<'_>> = self
-            .lines
-            .iter()
-            .map(|(id, line)| (*id, line.parse(&mut scratch)))
-            .collect();
         let facts = HostFacts::from_lines(
-            lines.get(CONTEXT_PROBE).filter(|l| l.ok).map(|l| &l.data),
-            lines.get(MARS_PROBE).filter(|l| l.ok).map(|l| &l.data),
+            self.lines
+                .get(CONTEXT_PROBE)
+                .filter(|l| l.ok)
+                .map(ProbeLine::data),
+            self.lines
+                .get(MARS_PROBE)
+                .filter(|l| l.ok)
+                .map(ProbeLine::data),
         );
         self.checks
             .iter()
             .map(|check| {
-                let (status, summary, evidence) = judge_one(&lines, check, settings, &facts, &end);
+                let (status, summary, evidence) = self.judge_one(check, settings, &facts, &end);
                 CheckResult {
                     id: Cow::Borrowed(check.id),
                     title: Cow::Borrowed(check.title),
@@ -250,67 +231,67 @@ impl Evidence {
             })
             .collect()
     }
-}
 
-/// One check's verdict from the host's parsed lines.
-fn judge_one(
-    lines: &HashMap<&'static str, ParsedLine<'_>>,
-    check: &CheckDef,
-    settings: &Settings,
-    facts: &HostFacts,
-    end: &ProgramEnd,
-) -> (Status, String, Value) {
-    if check.mars_only && facts.mars_installed == Some(false) {
-        return (
-            Status::NotApplicable,
-            "the MARS agent is not installed".to_string(),
-            json!({"mars_installed": false}),
-        );
-    }
-    if check.admin_only && facts.is_admin == Some(false) {
-        return (
+    fn judge_one(
+        &self,
+        check: &CheckDef,
+        settings: &Settings,
+        facts: &HostFacts,
+        end: &ProgramEnd,
+    ) -> (Status, String, Value) {
+        if check.mars_only && facts.mars_installed == Some(false) {
+            return (
+                Status::NotApplicable,
+                "the MARS agent is not installed".to_string(),
+                json!({"mars_installed": false}),
+            );
+        }
+        if check.admin_only && facts.is_admin == Some(false) {
+            return (
                 Status::Unknown,
                 "not elevated (UAC remote restrictions give local accounts a filtered token over WinRM); \
                  scan with an administrator that has a full token"
                     .to_string(),
                 json!({"is_admin": false, "user": facts.user}),
             );
-    }
-    let Some(line) = lines.get(check.probe) else {
-        let why = match end {
-            ProgramEnd::Completed => {
-                "no evidence: the program ended without this probe's line".to_string()
-            }
-            ProgramEnd::TimedOut => {
-                "no evidence: the host timed out before this probe finished".to_string()
-            }
-            ProgramEnd::Failed(reason) => format!("no evidence: {reason}"),
+        }
+        let Some(line) = self.lines.get(check.probe) else {
+            let why = match end {
+                ProgramEnd::Completed => {
+                    "no evidence: the program ended without this probe's line".to_string()
+                }
+                ProgramEnd::TimedOut => {
+                    "no evidence: the host timed out before this probe finished".to_string()
+                }
+                ProgramEnd::Failed(reason) => format!("no evidence: {reason}"),
+            };
+            return (Status::Unknown, why, json!({"probe": check.probe}));
         };
-        return (Status::Unknown, why, json!({"probe": check.probe}));
-    };
-    if !line.ok {
-        let error = line.error.unwrap_or_default();
-        return (
-            Status::Unknown,
-            format!("probe failed: {}", one_line(error)),
-            json!({"probe": check.probe, "error": error}),
-        );
-    }
-    if !line.data.is_object() {
-        return (
-            Status::Unknown,
-            "evidence not understood: the probe's data is not an object".to_string(),
-            raw(&line.data),
-        );
-    }
-    let ctx = Ctx::new(settings, facts, lines, line);
-    match judge::run(check.id, &ctx, &line.data) {
-        Ok(v) => (v.status, v.summary, v.evidence),
-        Err(why) => (
-            Status::Unknown,
-            format!("evidence not understood: {}", why.0),
-            raw(&line.data),
-        ),
+        if !line.ok {
+            let error = line.error.clone().unwrap_or_default();
+            return (
+                Status::Unknown,
+                format!("probe failed: {}", one_line(&error)),
+                json!({"probe": check.probe, "error": error}),
+            );
+        }
+        let data = line.data();
+        if !data.is_object() {
+            return (
+                Status::Unknown,
+                "evidence not understood: the probe's data is not an object".to_string(),
+                raw(data),
+            );
+        }
+        let ctx = Ctx::new(settings, facts, &self.lines, line);
+        match judge::run(check.id, &ctx, data) {
+            Ok(v) => (v.status, v.summary, v.evidence),
+            Err(why) => (
+                Status::Unknown,
+                format!("evidence not understood: {}", why.0),
+                raw(data),
+            ),
+        }
     }
 }
 
@@ -321,7 +302,7 @@ fn one_line(text: &str) -> String {
 }
 
 /// Raw data for an `unknown` result, when small enough to be worth showing.
-fn raw(data: &Json<'_>) -> Value {
+fn raw(data: Json<'_>) -> Value {
     let data = data.to_value();
     let text = data.to_string();
     if text.len() <= MAX_RAW_EVIDENCE_BYTES {
@@ -454,6 +435,81 @@ mod tests {
         ev.accept_line(r#"{"id":"dotnet.version","ok":"yes please","data":{"full_key_present":true,"release":528449,"version":"4.8"}}"#);
         let results = ev.judge(&Settings::default(), ProgramEnd::Completed);
         assert_eq!(results[0].status, Status::Unknown);
+    }
+
+    const DOTNET_OK: &str = r#"{"full_key_present":true,"release":528449,"version":"4.8"}"#;
+
+    fn judge_dotnet(lines: &[String]) -> (usize, CheckResult) {
+        let prog = program(&["dotnet.version"]);
+        let mut ev = prog.collector();
+        for line in lines {
+            ev.accept_line(line);
+        }
+        let received = ev.received();
+        let mut results = ev.judge(&Settings::default(), ProgramEnd::Completed);
+        (received, results.remove(0))
+    }
+
+    #[test]
+    fn data_that_is_not_an_object_is_unknown_with_the_raw_value() {
+        let (_, r) =
+            judge_dotnet(&[r#"{"id":"dotnet.version","ok":true,"data":[1,"two"]}"#.into()]);
+        assert_eq!(r.status, Status::Unknown);
+        assert_eq!(
+            r.summary,
+            "evidence not understood: the probe's data is not an object"
+        );
+        assert_eq!(r.evidence, json!({"raw": [1, "two"]}));
+    }
+
+    #[test]
+    fn missing_data_is_null_and_only_the_exact_key_is_data() {
+        for line in [
+            r#"{"id":"dotnet.version","ok":true}"#.to_string(),
+            format!(r#"{{"id":"dotnet.version","ok":true,"Data":{DOTNET_OK}}}"#),
+        ] {
+            let (received, r) = judge_dotnet(&[line]);
+            assert_eq!(received, 1);
+            assert_eq!(r.status, Status::Unknown);
+            assert_eq!(r.evidence, json!({"raw": null}));
+        }
+    }
+
+    #[test]
+    fn repeated_keys_read_as_their_last_value() {
+        let line = format!(
+            r#"{{"id":"dotnet.version","ok":false,"data":{{"release":1}},"ok":true,"data":{DOTNET_OK}}}"#
+        );
+        let (_, r) = judge_dotnet(&[line]);
+        assert_eq!(r.status, Status::Pass, "{}", r.summary);
+        let line = format!(r#"{{"id":"dotnet.version","ok":true,"data":{DOTNET_OK},"data":7}}"#);
+        let (_, r) = judge_dotnet(&[line]);
+        assert_eq!(r.evidence, json!({"raw": 7}));
+    }
+
+    #[test]
+    fn envelope_keys_in_another_case_count_when_the_exact_key_is_missing() {
+        let line = format!(
+            r#"{{"ID":"dotnet.version","Ok":false,"OK":true,"Collected_UTC":"2025-06-01T12:00:00Z","data":{DOTNET_OK}}}"#
+        );
+        let (received, r) = judge_dotnet(&[line]);
+        assert_eq!(received, 1);
+        // "OK" sorts before "Ok": a map of the line would yield it first.
+        assert_eq!(r.status, Status::Pass, "{}", r.summary);
+        let line = format!(r#"{{"id":"dotnet.version","OK":false,"ok":true,"data":{DOTNET_OK}}}"#);
+        let (_, r) = judge_dotnet(&[line]);
+        assert_eq!(r.status, Status::Pass, "the exact key wins: {}", r.summary);
+    }
+
+    #[test]
+    fn line_the_json_parser_refuses_does_not_take_its_probes_place() {
+        let (received, r) = judge_dotnet(&[
+            r#"{"id":"dotnet.version","ok":true,"data":{"release":1e400}}"#.into(),
+            r#"{"id":"dotnet.version","ok":true,"data":{"release":"\ud800"}}"#.into(),
+            format!(r#"{{"id":"dotnet.version","ok":true,"data":{DOTNET_OK}}}"#),
+        ]);
+        assert_eq!(received, 1);
+        assert_eq!(r.status, Status::Pass, "{}", r.summary);
     }
 
     #[test]

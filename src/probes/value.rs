@@ -8,11 +8,11 @@ use std::fmt;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::json::Json;
+use super::json::{Json, Kind};
 
 /// A key of a JSON object; exact name first, then case-insensitively (PowerShell
 /// property names are case-insensitive). See [`Json::field`].
-pub(crate) fn field<'a>(obj: &'a Json<'a>, key: &str) -> Option<&'a Json<'a>> {
+pub(crate) fn field<'a>(obj: Json<'a>, key: &str) -> Option<Json<'a>> {
     obj.field(key)
 }
 
@@ -33,79 +33,84 @@ pub(crate) fn field_of_value<'a>(
 
 /// A value that may be a list: `null` is empty, an array is its items, anything else
 /// is a one-element list (5.1 collapses one-element pipelines to the element).
-pub(crate) fn list<'a>(v: &'a Json<'a>) -> Vec<&'a Json<'a>> {
-    match v {
-        Json::Null => Vec::new(),
-        Json::Array(items) => items.iter().collect(),
-        other => vec![other],
+pub(crate) fn list(v: Json<'_>) -> Vec<Json<'_>> {
+    match v.kind() {
+        Kind::Null => Vec::new(),
+        Kind::Array => v.items().collect(),
+        _ => vec![v],
     }
 }
 
 /// A boolean: JSON `true`/`false`, `0`/`1`, or the text PowerShell gives `[string]$bool`.
-pub(crate) fn as_bool(v: &Json<'_>) -> Option<bool> {
-    match v {
-        Json::Bool(b) => Some(*b),
-        Json::Number(n) => match n.as_u64() {
+pub(crate) fn as_bool(v: Json<'_>) -> Option<bool> {
+    match v.kind() {
+        Kind::Bool(b) => Some(b),
+        Kind::Number(n) => match n.as_u64() {
             Some(0) => Some(false),
             Some(1) => Some(true),
             _ => None,
         },
-        Json::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" => Some(true),
-            "false" => Some(false),
-            _ => None,
-        },
+        Kind::String(s) => {
+            let s = s.trim();
+            if s.eq_ignore_ascii_case("true") {
+                Some(true)
+            } else if s.eq_ignore_ascii_case("false") {
+                Some(false)
+            } else {
+                None
+            }
+        }
         _ => None,
     }
 }
 
 /// An unsigned integer: a JSON number (up to UInt64 max), an integral float, or decimal text.
-pub(crate) fn as_u64(v: &Json<'_>) -> Option<u64> {
-    match v {
-        Json::Number(n) => n.as_u64().or_else(|| {
+pub(crate) fn as_u64(v: Json<'_>) -> Option<u64> {
+    match v.kind() {
+        Kind::Number(n) => n.as_u64().or_else(|| {
             n.as_f64()
                 .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f < 1.8e19)
                 .map(|f| f as u64)
         }),
-        Json::String(s) => s.trim().parse::<u64>().ok(),
+        Kind::String(s) => s.trim().parse::<u64>().ok(),
         _ => None,
     }
 }
 
 /// A signed integer: a JSON number, an integral float, or decimal text.
-pub(crate) fn as_i64(v: &Json<'_>) -> Option<i64> {
-    match v {
-        Json::Number(n) => n.as_i64().or_else(|| {
+pub(crate) fn as_i64(v: Json<'_>) -> Option<i64> {
+    match v.kind() {
+        Kind::Number(n) => n.as_i64().or_else(|| {
             n.as_f64()
                 .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.2e18)
                 .map(|f| f as i64)
         }),
-        Json::String(s) => s.trim().parse::<i64>().ok(),
+        Kind::String(s) => s.trim().parse::<i64>().ok(),
         _ => None,
     }
 }
 
 /// A number (integer or float), or the same as text with `.` as decimal separator.
-pub(crate) fn as_f64(v: &Json<'_>) -> Option<f64> {
-    match v {
-        Json::Number(n) => n.as_f64(),
-        Json::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
+pub(crate) fn as_f64(v: Json<'_>) -> Option<f64> {
+    match v.kind() {
+        Kind::Number(n) => n.as_f64(),
+        Kind::String(s) => s.trim().parse::<f64>().ok().filter(|f| f.is_finite()),
         _ => None,
     }
 }
 
 /// Text, only when the value is a string.
-pub(crate) fn as_str<'a>(v: &'a Json<'a>) -> Option<&'a str> {
+pub(crate) fn as_str(v: Json<'_>) -> Option<&str> {
     v.as_str()
 }
 
 /// A date: `\/Date(ms)\/` (serde sees `/Date(ms)/`, optionally `+hhmm`), the 5.1
 /// object form `{"value":"\/Date(ms)\/","DisplayHint":2,…}`, or ISO-8601 (an ISO
 /// string without an offset is taken as UTC, which is what `IsoUtc` writes).
-pub(crate) fn as_date(v: &Json<'_>) -> Option<OffsetDateTime> {
-    match v {
-        Json::String(s) => parse_date_text(s),
-        Json::Object(_) => v.field("value").and_then(as_date),
+pub(crate) fn as_date(v: Json<'_>) -> Option<OffsetDateTime> {
+    match v.kind() {
+        Kind::String(s) => parse_date_text(s),
+        Kind::Object => v.field("value").and_then(as_date),
         _ => None,
     }
 }
@@ -137,18 +142,21 @@ fn parse_date_text(s: &str) -> Option<OffsetDateTime> {
 
 /// An HRESULT or Win32 code: `0x8078011E` text, decimal text or number, signed
 /// (Int32 negatives such as -2147467259) or unsigned.
-pub(crate) fn as_hresult(v: &Json<'_>) -> Option<u32> {
-    match v {
-        Json::String(s) => {
-            let s = s.trim();
-            if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-                u32::from_str_radix(hex, 16).ok()
-            } else {
-                s.parse::<i64>().ok().and_then(hresult_from_i64)
-            }
-        }
-        Json::Number(_) => as_i64(v).and_then(hresult_from_i64),
+pub(crate) fn as_hresult(v: Json<'_>) -> Option<u32> {
+    match v.kind() {
+        Kind::String(s) => hresult_text(s),
+        Kind::Number(_) => as_i64(v).and_then(hresult_from_i64),
         _ => None,
+    }
+}
+
+/// An HRESULT written as text: `0x8078011E`, or signed or unsigned decimal.
+pub(crate) fn hresult_text(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        u32::from_str_radix(hex, 16).ok()
+    } else {
+        s.parse::<i64>().ok().and_then(hresult_from_i64)
     }
 }
 
@@ -190,56 +198,67 @@ impl fmt::Display for Version4 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::probes::json::Doc;
     use serde_json::json;
 
-    /// Tests write values with `json!`; the readers take the probe-data tree.
+    /// Tests write values with `json!`; the readers take a parsed document's view.
     macro_rules! j {
         ($($t:tt)+) => {
-            Json::from_value(&json!($($t)+))
+            Doc::from_value(&json!($($t)+))
         };
     }
 
     #[test]
     fn date_reads_ps51_slash_date_and_object_form_and_iso() {
-        let a = as_date(&j!("/Date(1720919582928)/")).expect("slash date");
+        let a = as_date(j!("/Date(1720919582928)/").root()).expect("slash date");
         assert_eq!(a.unix_timestamp(), 1_720_919_582);
-        let parsed = Json::parse(r#""\/Date(1720919582928)\/""#).expect("json");
-        assert_eq!(as_date(&parsed), Some(a));
+        let parsed = Doc::parse(r#""\/Date(1720919582928)\/""#).expect("json");
+        assert_eq!(as_date(parsed.root()), Some(a));
         let obj = j!({"value": "/Date(1720919582928)/", "DisplayHint": 2, "DateTime": "Sunday"});
-        assert_eq!(as_date(&obj), Some(a));
-        let off = as_date(&j!("/Date(1720919582928+0200)/")).expect("offset");
+        assert_eq!(as_date(obj.root()), Some(a));
+        let off = as_date(j!("/Date(1720919582928+0200)/").root()).expect("offset");
         assert_eq!(off, a);
-        let iso = as_date(&j!("2025-05-01T21:00:03.0000000Z")).expect("iso");
+        let iso = as_date(j!("2025-05-01T21:00:03.0000000Z").root()).expect("iso");
         assert_eq!(iso.unix_timestamp(), 1_746_133_203);
-        let unspecified = as_date(&j!("2025-05-01T21:00:03.0000000")).expect("no offset");
+        let unspecified = as_date(j!("2025-05-01T21:00:03.0000000").root()).expect("no offset");
         assert_eq!(unspecified, iso);
-        assert_eq!(as_date(&j!("yesterday")), None);
-        assert_eq!(as_date(&j!(5)), None);
+        assert_eq!(as_date(j!("yesterday").root()), None);
+        assert_eq!(as_date(j!(5).root()), None);
     }
 
     #[test]
     fn u64_reads_uint64_max_as_number_and_text() {
-        let max = Json::parse("18446744073709551615").expect("json");
-        assert_eq!(as_u64(&max), Some(u64::MAX));
-        assert_eq!(as_u64(&j!("18446744073709551615")), Some(u64::MAX));
-        assert_eq!(as_u64(&j!(-1)), None);
-        assert_eq!(as_u64(&j!("many")), None);
+        let max = Doc::parse("18446744073709551615").expect("json");
+        assert_eq!(as_u64(max.root()), Some(u64::MAX));
+        assert_eq!(as_u64(j!("18446744073709551615").root()), Some(u64::MAX));
+        assert_eq!(as_u64(j!(-1).root()), None);
+        assert_eq!(as_u64(j!("many").root()), None);
+    }
+
+    #[test]
+    fn bool_reads_json_numbers_and_text_in_any_case() {
+        assert_eq!(as_bool(j!(true).root()), Some(true));
+        assert_eq!(as_bool(j!(0).root()), Some(false));
+        assert_eq!(as_bool(j!(" TRUE ").root()), Some(true));
+        assert_eq!(as_bool(j!("False").root()), Some(false));
+        assert_eq!(as_bool(j!("yes").root()), None);
+        assert_eq!(as_bool(j!(2).root()), None);
     }
 
     #[test]
     fn hresult_accepts_hex_signed_and_unsigned_decimals() {
-        assert_eq!(as_hresult(&j!("0x8078011E")), Some(0x8078_011E));
-        assert_eq!(as_hresult(&j!(2_155_348_254u64)), Some(0x8078_011E));
-        assert_eq!(as_hresult(&j!(-2_147_467_259)), Some(0x8000_4005));
-        assert_eq!(as_hresult(&j!("0")), Some(0));
-        assert_eq!(as_hresult(&j!("bad")), None);
+        assert_eq!(as_hresult(j!("0x8078011E").root()), Some(0x8078_011E));
+        assert_eq!(as_hresult(j!(2_155_348_254u64).root()), Some(0x8078_011E));
+        assert_eq!(as_hresult(j!(-2_147_467_259).root()), Some(0x8000_4005));
+        assert_eq!(as_hresult(j!("0").root()), Some(0));
+        assert_eq!(as_hresult(j!("bad").root()), None);
     }
 
     #[test]
     fn list_treats_a_collapsed_object_as_one_element() {
-        assert_eq!(list(&j!({"a": 1})).len(), 1);
-        assert_eq!(list(&j!([1, 2])).len(), 2);
-        assert!(list(&Json::Null).is_empty());
+        assert_eq!(list(j!({"a": 1}).root()).len(), 1);
+        assert_eq!(list(j!([1, 2]).root()).len(), 2);
+        assert!(list(Json::NULL).is_empty());
     }
 
     #[test]
@@ -254,7 +273,7 @@ mod tests {
     #[test]
     fn field_falls_back_to_case_insensitive_names() {
         let v = j!({"InstallState": 0});
-        assert_eq!(field(&v, "installstate"), Some(&j!(0)));
-        assert_eq!(field(&v, "missing"), None);
+        assert_eq!(field(v.root(), "installstate"), Some(j!(0).root()));
+        assert_eq!(field(v.root(), "missing"), None);
     }
 }

@@ -10,7 +10,7 @@ use super::{
 use crate::report::model::Status;
 
 /// `host.context`: information; warns when the account is not elevated.
-pub(crate) fn context(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn context(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let caption = opt_str(d, "caption")?.unwrap_or("Windows");
     let build = need_u64(d, "build")?;
     let is_admin = need_bool(d, "is_admin")?;
@@ -42,7 +42,7 @@ pub(crate) fn context(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `os.supported_sku`: 64-bit Server with the Desktop Experience on a supported build.
-pub(crate) fn supported_sku(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn supported_sku(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let product_type = need_u64(d, "product_type")?;
     let build = need_u64(d, "build")?;
     let arch = opt_str(d, "os_arch")?;
@@ -128,7 +128,7 @@ fn dotnet_name(release: u64) -> &'static str {
 }
 
 /// `dotnet.version`: fail below 4.5.2 (2019 article), warn below 4.6.2 (2025 article).
-pub(crate) fn dotnet(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn dotnet(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let present = need_bool(d, "full_key_present")?;
     let release = opt_u64(d, "release")?;
     let evidence = json!({"full_key_present": present, "release": release, "version": super::scalar(d, "version")?});
@@ -161,11 +161,11 @@ pub(crate) fn dotnet(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `os.updates_recent`: age of the newest dated hotfix.
-pub(crate) fn updates(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn updates(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let latest = need_list(d, "latest")?;
     let count = opt_u64(d, "hotfix_count")?;
     let mut newest: Option<(time::OffsetDateTime, String)> = None;
-    for item in &latest {
+    for &item in &latest {
         if !item.is_object() {
             return Err(Unknown("`latest` should hold objects".into()));
         }
@@ -200,7 +200,7 @@ pub(crate) fn updates(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `time.clock_timezone`: clock skew against our clock, time source, expected zone.
-pub(crate) fn clock(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn clock(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let Some(host_now) = opt_date(d, "utc_now")? else {
         return Err(Unknown("utc_now is null".into()));
     };

@@ -18,7 +18,7 @@ const MARS_FLOOR_ACS: Version4 = Version4([2, 0, 9083, 0]);
 const MARS_FLOOR_VAULT_CREDS: Version4 = Version4([2, 0, 9249, 0]);
 
 /// `mars.installed`: registry key and cbengine.exe agree.
-pub(crate) fn installed(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn installed(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let key = need_bool(d, "setup_key_present")?;
     let exe = need_bool(d, "cbengine_exists")?;
     let path = opt_str(d, "install_path")?;
@@ -50,7 +50,7 @@ pub(crate) fn installed(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `mars.version`: floors from Microsoft, then the configured newest version.
-pub(crate) fn version(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn version(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let text = opt_str(d, "version")?
         .or(opt_str(d, "file_version")?)
         .or(opt_str(d, "uninstall_display_version")?);
@@ -98,9 +98,9 @@ pub(crate) fn version(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// Win32_Service start modes, or the registry `Start` number (2 auto, 3 manual, 4 disabled).
-pub(crate) fn start_mode(d: &Json<'_>) -> Result<Option<&'static str>, Unknown> {
+pub(crate) fn start_mode(d: Json<'_>) -> Result<Option<&'static str>, Unknown> {
     let mode = match super::need(d, "start_mode")? {
-        Json::Null => None,
+        v if v.is_null() => None,
         v => Some(
             enum_text(v, &["Boot", "System", "Auto", "Manual", "Disabled"])
                 .ok_or_else(|| Unknown(format!("start_mode {v} is not a start mode")))?,
@@ -131,7 +131,7 @@ pub(crate) fn start_mode(d: &Json<'_>) -> Result<Option<&'static str>, Unknown> 
 }
 
 /// `mars.service_running`: obengine running; disabled or missing fails.
-pub(crate) fn service(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn service(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let present = need_bool(d, "present")?;
     if !present {
         return Ok(Verdict::new(
@@ -177,7 +177,7 @@ const FILE_ATTRIBUTE_COMPRESSED: u64 = 0x800;
 const FILE_ATTRIBUTE_ENCRYPTED: u64 = 0x4000;
 
 /// `mars.scratch_config`: both registry values, same folder, local fixed volume, plain attributes.
-pub(crate) fn scratch_config(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn scratch_config(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let s1 = opt_str(d, "config_scratch")?;
     let s2 = opt_str(d, "provider_scratch")?;
     let matches = opt_bool(d, "paths_match")?;
@@ -255,7 +255,7 @@ pub(crate) fn scratch_config(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// `mars.scratch_free_space`: room for the System State copy plus a share of the data.
-pub(crate) fn scratch_free(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn scratch_free(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let volume = need(d, "volume")?;
     if !volume.is_object() {
         return Err(Unknown("the scratch folder's volume was not found".into()));
@@ -304,7 +304,7 @@ fn mask(id: Option<&str>) -> Option<String> {
 }
 
 /// `mars.registration`: registered to a vault.
-pub(crate) fn registration(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn registration(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let present = need_bool(d, "config_key_present")?;
     let machine = opt_str(d, "machine_id")?;
     let resource = opt_str(d, "resource_id")?;
@@ -331,7 +331,7 @@ pub(crate) fn registration(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `mars.policy_and_jobs`: a System State policy exists and its last job completed.
-pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     if !need_bool(d, "mars_installed")? {
         return Ok(Verdict::new(
             Status::NotApplicable,
@@ -367,11 +367,11 @@ pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     }
     let paused = opt_str(policy, "policy_state")?.is_some_and(|s| s.eq_ignore_ascii_case("Paused"));
     // Newest job that protects System State.
-    let mut newest: Option<(Option<time::OffsetDateTime>, &Json<'_>)> = None;
-    for job in &jobs {
+    let mut newest: Option<(Option<time::OffsetDateTime>, Json<'_>)> = None;
+    for &job in &jobs {
         let ds = need_objects(job, "datasources")?;
         let mut is_ss = false;
-        for x in &ds {
+        for &x in &ds {
             let name = opt_str(x, "name")?
                 .unwrap_or("")
                 .to_ascii_lowercase()
@@ -438,7 +438,7 @@ pub(crate) fn policy_and_jobs(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `mars.cloudbackup_events`: critical/error events of the agent's own log, recent ones warn.
-pub(crate) fn cloudbackup_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn cloudbackup_events(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     if !need_bool(d, "log_exists")? {
         return Err(Unknown(
             "the CloudBackup/Operational log does not exist".into(),
@@ -446,7 +446,7 @@ pub(crate) fn cloudbackup_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     }
     let events = need_objects(d, "events")?;
     let mut recent = Vec::new();
-    for e in &events {
+    for &e in &events {
         let level = opt_u64(e, "level")?;
         let Some(t) = opt_date(e, "time_utc")? else {
             continue;
@@ -483,7 +483,7 @@ const SS_TASK: &str = "Microsoft-OnlineBackup-SystemStateBackup";
 const OK_TASK_RESULTS: &[u32] = &[0x0, 0x41300, 0x41301, 0x41303];
 
 /// `sched.mars_tasks`: the Online Backup task is enabled, triggered, runs as SYSTEM.
-pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn tasks(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let tasks = need_objects(d, "tasks")?;
     if tasks.is_empty() {
         // The agent creates its tasks when a schedule is saved; without a System State
@@ -507,7 +507,7 @@ pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
         });
     }
     let mut chosen = tasks[0];
-    for t in &tasks {
+    for &t in &tasks {
         if opt_str(t, "task_name")?.is_some_and(|n| n.eq_ignore_ascii_case(SS_TASK)) {
             chosen = t;
         }
@@ -531,7 +531,7 @@ pub(crate) fn tasks(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
         ));
     }
     let mut trigger_on = Vec::new();
-    for t in &triggers {
+    for &t in &triggers {
         trigger_on.push(opt_bool(t, "enabled")?.unwrap_or(false));
     }
     if !trigger_on.is_empty() && trigger_on.iter().all(|on| !on) {
@@ -607,7 +607,7 @@ const SCOPES: &[&str] = &[
 ];
 
 /// `sched.powershell_env`: module path, module files, machine execution policy, engine version.
-pub(crate) fn powershell_env(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn powershell_env(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let in_path = need_bool(d, "contains_module_dir")? || need_bool(d, "contains_modules_parent")?;
     let manifest = need_bool(d, "manifest_exists")?;
     let engine = opt_str(d, "powershell_engine_version")?;
@@ -674,11 +674,11 @@ pub(crate) fn powershell_env(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `offline.azure_powershell`: only for offline-seeding machines (not System State).
-pub(crate) fn offline_azure_powershell(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn offline_azure_powershell(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let modules = need_objects(d, "modules")?;
     let msi = need_objects(d, "msi")?;
     let mut found = Vec::new();
-    for m in modules.iter().chain(msi.iter()) {
+    for &m in modules.iter().chain(msi.iter()) {
         let name = opt_str(m, "name")?.unwrap_or("?");
         let version = opt_str(m, "version")?.unwrap_or("?");
         found.push(format!("{name} {version}"));

@@ -21,8 +21,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use super::evidence::ParsedLine;
-use super::json::Json;
+use super::evidence::ProbeLine;
+use super::json::{Json, Kind};
 use super::settings::Settings;
 use super::value::{as_bool, as_date, as_f64, as_hresult, as_u64, field, list};
 use crate::report::model::Status;
@@ -66,8 +66,8 @@ pub(crate) struct HostFacts {
 }
 
 impl HostFacts {
-    pub(crate) fn from_lines(context: Option<&Json<'_>>, mars: Option<&Json<'_>>) -> HostFacts {
-        let text = |v: &Json<'_>, k: &str| field(v, k).and_then(Json::as_str).map(str::to_string);
+    pub(crate) fn from_lines(context: Option<Json<'_>>, mars: Option<Json<'_>>) -> HostFacts {
+        let text = |v: Json<'_>, k: &str| field(v, k).and_then(Json::as_str).map(str::to_string);
         let is_admin = context.and_then(|c| field(c, "is_admin")).and_then(as_bool);
         let user = context.and_then(|c| text(c, "user"));
         let english = context.and_then(|c| {
@@ -103,7 +103,7 @@ impl HostFacts {
 pub(crate) struct Ctx<'a> {
     pub(crate) settings: &'a Settings,
     pub(crate) facts: &'a HostFacts,
-    lines: &'a HashMap<&'static str, ParsedLine<'a>>,
+    lines: &'a HashMap<&'static str, ProbeLine>,
     /// Our clock when the judged line arrived.
     pub(crate) received_at: OffsetDateTime,
     /// "Now" on the host's clock (the line's `collected_utc`, else `received_at`):
@@ -115,8 +115,8 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(
         settings: &'a Settings,
         facts: &'a HostFacts,
-        lines: &'a HashMap<&'static str, ParsedLine<'a>>,
-        line: &ParsedLine<'_>,
+        lines: &'a HashMap<&'static str, ProbeLine>,
+        line: &ProbeLine,
     ) -> Ctx<'a> {
         Ctx {
             settings,
@@ -128,8 +128,8 @@ impl<'a> Ctx<'a> {
     }
 
     /// Data of another probe that answered `ok:true`, if it ran.
-    pub(crate) fn other(&self, probe: &str) -> Option<&'a Json<'a>> {
-        self.lines.get(probe).filter(|l| l.ok).map(|l| &l.data)
+    pub(crate) fn other(&self, probe: &str) -> Option<Json<'a>> {
+        self.lines.get(probe).filter(|l| l.ok).map(ProbeLine::data)
     }
 
     /// Whole days from `t` to the host's now (negative when `t` is in the future).
@@ -144,7 +144,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Runs the judge of check `id` on its probe's data (an object).
-pub(crate) fn run(id: &str, ctx: &Ctx<'_>, data: &Json<'_>) -> Judged {
+pub(crate) fn run(id: &str, ctx: &Ctx<'_>, data: Json<'_>) -> Judged {
     match id {
         "host.context" => host::context(ctx, data),
         "os.supported_sku" => host::supported_sku(ctx, data),
@@ -195,32 +195,33 @@ pub(crate) fn run(id: &str, ctx: &Ctx<'_>, data: &Json<'_>) -> Judged {
 // ---- reading helpers: missing or mistyped → Unknown -------------------------------
 
 /// The value of `key` (may be `null`); missing → Unknown.
-pub(crate) fn need<'a>(data: &'a Json<'a>, key: &str) -> Result<&'a Json<'a>, Unknown> {
+pub(crate) fn need<'a>(data: Json<'a>, key: &str) -> Result<Json<'a>, Unknown> {
     field(data, key).ok_or_else(|| Unknown(format!("key `{key}` is missing")))
 }
 
 /// A value shown as evidence: present and a scalar (text, number, boolean or `null`).
-pub(crate) fn scalar<'a>(data: &'a Json<'a>, key: &str) -> Result<&'a Json<'a>, Unknown> {
-    match need(data, key)? {
-        v @ (Json::Array(_) | Json::Object(_)) => Err(wrong(key, "a single value", v)),
-        v => Ok(v),
+pub(crate) fn scalar<'a>(data: Json<'a>, key: &str) -> Result<Json<'a>, Unknown> {
+    let v = need(data, key)?;
+    match v.kind() {
+        Kind::Array | Kind::Object => Err(wrong(key, "a single value", v)),
+        _ => Ok(v),
     }
 }
 
 /// A list of texts (a single text may have collapsed from a one-element list).
-pub(crate) fn need_strings<'a>(data: &'a Json<'a>, key: &str) -> Result<Vec<&'a str>, Unknown> {
+pub(crate) fn need_strings<'a>(data: Json<'a>, key: &str) -> Result<Vec<&'a str>, Unknown> {
     let mut out = Vec::new();
     for v in need_list(data, key)? {
-        match v {
-            Json::String(s) => out.push(s.as_ref()),
-            Json::Null => {}
-            other => return Err(wrong(key, "a list of texts", other)),
+        match v.kind() {
+            Kind::String(s) => out.push(s),
+            Kind::Null => {}
+            _ => return Err(wrong(key, "a list of texts", v)),
         }
     }
     Ok(out)
 }
 
-fn wrong(key: &str, what: &str, v: &Json<'_>) -> Unknown {
+fn wrong(key: &str, what: &str, v: Json<'_>) -> Unknown {
     let mut shown = v.to_string();
     if shown.len() > 60 {
         shown = shown.chars().take(60).collect::<String>() + "…";
@@ -229,15 +230,15 @@ fn wrong(key: &str, what: &str, v: &Json<'_>) -> Unknown {
 }
 
 /// A boolean that must be present and not null.
-pub(crate) fn need_bool(data: &Json<'_>, key: &str) -> Result<bool, Unknown> {
+pub(crate) fn need_bool(data: Json<'_>, key: &str) -> Result<bool, Unknown> {
     let v = need(data, key)?;
     as_bool(v).ok_or_else(|| wrong(key, "a boolean", v))
 }
 
 /// A boolean key that may be `null`.
-pub(crate) fn opt_bool(data: &Json<'_>, key: &str) -> Result<Option<bool>, Unknown> {
+pub(crate) fn opt_bool(data: Json<'_>, key: &str) -> Result<Option<bool>, Unknown> {
     match need(data, key)? {
-        Json::Null => Ok(None),
+        v if v.is_null() => Ok(None),
         v => as_bool(v)
             .map(Some)
             .ok_or_else(|| wrong(key, "a boolean", v)),
@@ -245,19 +246,20 @@ pub(crate) fn opt_bool(data: &Json<'_>, key: &str) -> Result<Option<bool>, Unkno
 }
 
 /// A text key that may be `null` (empty text counts as `null`).
-pub(crate) fn opt_str<'a>(data: &'a Json<'a>, key: &str) -> Result<Option<&'a str>, Unknown> {
-    match need(data, key)? {
-        Json::Null => Ok(None),
-        Json::String(s) if s.trim().is_empty() => Ok(None),
-        Json::String(s) => Ok(Some(s.as_ref())),
-        v => Err(wrong(key, "text", v)),
+pub(crate) fn opt_str<'a>(data: Json<'a>, key: &str) -> Result<Option<&'a str>, Unknown> {
+    let v = need(data, key)?;
+    match v.kind() {
+        Kind::Null => Ok(None),
+        Kind::String(s) if s.trim().is_empty() => Ok(None),
+        Kind::String(s) => Ok(Some(s)),
+        _ => Err(wrong(key, "text", v)),
     }
 }
 
 /// An unsigned integer key (number or decimal text) that may be `null`.
-pub(crate) fn opt_u64(data: &Json<'_>, key: &str) -> Result<Option<u64>, Unknown> {
+pub(crate) fn opt_u64(data: Json<'_>, key: &str) -> Result<Option<u64>, Unknown> {
     match need(data, key)? {
-        Json::Null => Ok(None),
+        v if v.is_null() => Ok(None),
         v => as_u64(v)
             .map(Some)
             .ok_or_else(|| wrong(key, "a whole number", v)),
@@ -265,62 +267,61 @@ pub(crate) fn opt_u64(data: &Json<'_>, key: &str) -> Result<Option<u64>, Unknown
 }
 
 /// An unsigned integer key that must be present.
-pub(crate) fn need_u64(data: &Json<'_>, key: &str) -> Result<u64, Unknown> {
+pub(crate) fn need_u64(data: Json<'_>, key: &str) -> Result<u64, Unknown> {
     let v = need(data, key)?;
     as_u64(v).ok_or_else(|| wrong(key, "a whole number", v))
 }
 
 /// A number key that may be `null`.
-pub(crate) fn opt_f64(data: &Json<'_>, key: &str) -> Result<Option<f64>, Unknown> {
+pub(crate) fn opt_f64(data: Json<'_>, key: &str) -> Result<Option<f64>, Unknown> {
     match need(data, key)? {
-        Json::Null => Ok(None),
+        v if v.is_null() => Ok(None),
         v => as_f64(v).map(Some).ok_or_else(|| wrong(key, "a number", v)),
     }
 }
 
 /// A date key (`\/Date(ms)\/` or ISO) that may be `null`.
-pub(crate) fn opt_date(data: &Json<'_>, key: &str) -> Result<Option<OffsetDateTime>, Unknown> {
-    match need(data, key)? {
-        Json::Null => Ok(None),
-        Json::String(s) if s.trim().is_empty() => Ok(None),
-        v => as_date(v).map(Some).ok_or_else(|| wrong(key, "a date", v)),
+pub(crate) fn opt_date(data: Json<'_>, key: &str) -> Result<Option<OffsetDateTime>, Unknown> {
+    let v = need(data, key)?;
+    match v.kind() {
+        Kind::Null => Ok(None),
+        Kind::String(s) if s.trim().is_empty() => Ok(None),
+        _ => as_date(v).map(Some).ok_or_else(|| wrong(key, "a date", v)),
     }
 }
 
 /// An HRESULT key that may be `null`.
-pub(crate) fn opt_hresult(data: &Json<'_>, key: &str) -> Result<Option<u32>, Unknown> {
-    match need(data, key)? {
-        Json::Null => Ok(None),
-        Json::String(s) if s.trim().is_empty() => Ok(None),
-        v => as_hresult(v)
+pub(crate) fn opt_hresult(data: Json<'_>, key: &str) -> Result<Option<u32>, Unknown> {
+    let v = need(data, key)?;
+    match v.kind() {
+        Kind::Null => Ok(None),
+        Kind::String(s) if s.trim().is_empty() => Ok(None),
+        _ => as_hresult(v)
             .map(Some)
             .ok_or_else(|| wrong(key, "an HRESULT", v)),
     }
 }
 
 /// A list key (a one-element list may have collapsed to its element; `null` is empty).
-pub(crate) fn need_list<'a>(data: &'a Json<'a>, key: &str) -> Result<Vec<&'a Json<'a>>, Unknown> {
+pub(crate) fn need_list<'a>(data: Json<'a>, key: &str) -> Result<Vec<Json<'a>>, Unknown> {
     Ok(list(need(data, key)?))
 }
 
 /// A list of objects: every element must be an object.
-pub(crate) fn need_objects<'a>(
-    data: &'a Json<'a>,
-    key: &str,
-) -> Result<Vec<&'a Json<'a>>, Unknown> {
+pub(crate) fn need_objects<'a>(data: Json<'a>, key: &str) -> Result<Vec<Json<'a>>, Unknown> {
     let items = need_list(data, key)?;
     match items.iter().find(|v| !v.is_object()) {
-        Some(bad) => Err(wrong(key, "a list of objects", bad)),
+        Some(bad) => Err(wrong(key, "a list of objects", *bad)),
         None => Ok(items),
     }
 }
 
 /// Text of an enum-like value: a string, or the integer PowerShell 5.1 writes for an
 /// enum, mapped with `names` (index = value).
-pub(crate) fn enum_text<'a>(v: &'a Json<'a>, names: &[&'a str]) -> Option<&'a str> {
-    match v {
-        Json::String(s) => Some(s.as_ref()),
-        Json::Number(_) => as_u64(v)
+pub(crate) fn enum_text<'a>(v: Json<'a>, names: &[&'a str]) -> Option<&'a str> {
+    match v.kind() {
+        Kind::String(s) => Some(s),
+        Kind::Number(_) => as_u64(v)
             .and_then(|n| usize::try_from(n).ok())
             .and_then(|i| names.get(i).copied()),
         _ => None,
@@ -349,6 +350,7 @@ pub(crate) mod testing {
     //! Helpers for judge tests: judge a check on a data object with default settings.
 
     use super::*;
+    use crate::probes::json::Doc;
     use serde_json::json;
 
     /// A received-at time used by the tests: 2025-06-01T12:00:00Z.
@@ -356,12 +358,12 @@ pub(crate) mod testing {
         time::macros::datetime!(2025-06-01 12:00:00 UTC)
     }
 
-    /// A probe line whose data is `text` read by the same parser a scan uses.
-    pub(crate) fn line(text: &str) -> ParsedLine<'_> {
-        ParsedLine {
+    /// A probe line carrying `data`, parsed as a scan parses it.
+    pub(crate) fn line(data: &Value) -> ProbeLine {
+        ProbeLine {
             ok: true,
             error: None,
-            data: Json::parse(text).expect("test data is JSON"),
+            doc: Some(Doc::from_value(&json!({ "data": data }))),
             received_at: now(),
             collected_utc: Some(now()),
         }
@@ -390,15 +392,13 @@ pub(crate) mod testing {
         settings: &Settings,
         facts: &HostFacts,
     ) -> Verdict {
-        let texts: Vec<String> = others.iter().map(|(_, d)| d.to_string()).collect();
         let mut lines = HashMap::new();
-        for ((probe, _), text) in others.iter().zip(&texts) {
-            lines.insert(*probe, line(text));
+        for (probe, d) in others {
+            lines.insert(*probe, line(d));
         }
-        let own_text = data.to_string();
-        let own = line(&own_text);
+        let own = line(&data);
         let ctx = Ctx::new(settings, facts, &lines, &own);
-        match run(id, &ctx, &own.data) {
+        match run(id, &ctx, own.data()) {
             Ok(v) => v,
             Err(u) => Verdict::new(Status::Unknown, u.0, json!({})),
         }

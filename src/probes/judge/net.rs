@@ -26,14 +26,14 @@ fn has_host_port(text: &str) -> bool {
 }
 
 /// `net.mars_endpoints`: DNS and TCP 443 to the Azure endpoints; a proxy softens TCP failures.
-pub(crate) fn endpoints(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn endpoints(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let targets = need_objects(d, "targets")?;
     if targets.is_empty() {
         return Err(Unknown("no endpoint was tested".into()));
     }
     let mut dns_failed = Vec::new();
     let mut tcp_failed = Vec::new();
-    for t in &targets {
+    for &t in &targets {
         let host = opt_str(t, "host")?.unwrap_or("?");
         if !need_bool(t, "dns_ok")? {
             dns_failed.push(host);
@@ -88,7 +88,7 @@ pub(crate) fn endpoints(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `net.tls12`: SChannel client TLS 1.2 not disabled; .NET strong crypto recommended.
-pub(crate) fn tls12(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn tls12(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let enabled = opt_u64(d, "schannel_enabled")?;
     let dbd = opt_u64(d, "schannel_disabled_by_default")?;
     let keys = [

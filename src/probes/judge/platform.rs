@@ -12,7 +12,7 @@ use crate::probes::value::as_str;
 use crate::report::model::Status;
 
 /// `azure.vm_detect`: informational; warns on Azure so the limitation is visible.
-pub(crate) fn azure_vm(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn azure_vm(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let azure = need_bool(d, "is_azure")?;
     let tag = opt_str(d, "smbios_asset_tag")?;
     let evidence = json!({"is_azure": azure, "smbios_asset_tag": tag, "manufacturer": super::scalar(d, "manufacturer")?,
@@ -29,7 +29,7 @@ pub(crate) fn azure_vm(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `limit.azure_vm_system_state`: MARS System State backup is not available on Azure VMs.
-pub(crate) fn azure_vm_system_state(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn azure_vm_system_state(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let azure = need_bool(d, "is_azure")?;
     let evidence = json!({"is_azure": azure, "smbios_asset_tag": opt_str(d, "smbios_asset_tag")?});
     Ok(if azure {
@@ -48,7 +48,7 @@ pub(crate) fn azure_vm_system_state(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `limit.restore_hardware`: records the hardware class a System State restore should target.
-pub(crate) fn restore_hardware(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn restore_hardware(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let manufacturer = opt_str(d, "manufacturer")?;
     let model = opt_str(d, "model")?;
     let (Some(manufacturer), Some(model)) = (manufacturer, model) else {
@@ -81,13 +81,13 @@ fn same_volume(a: Option<&str>, b: Option<&str>) -> bool {
 }
 
 /// `vol.unsupported_sources`: boot and system volumes are local, fixed, NTFS, unlocked.
-pub(crate) fn volumes(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn volumes(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let vols = need_objects(d, "volumes")?;
     let bitlocker = need_objects(d, "bitlocker")?;
     let disks = need_objects(d, "disks")?;
     let mut problems = Vec::new();
     let mut seen_boot = false;
-    for v in &vols {
+    for &v in &vols {
         let boot = need_bool(v, "boot_volume")?;
         let system = need_bool(v, "system_volume")?;
         if !boot && !system {
@@ -116,7 +116,7 @@ pub(crate) fn volumes(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
         }
         let letter = opt_str(v, "drive_letter")?;
         let device = opt_str(v, "device_id")?;
-        for b in &bitlocker {
+        for &b in &bitlocker {
             let locked = opt_u64(b, "lock_status")? == Some(1);
             let matches = same_volume(opt_str(b, "drive_letter")?, letter)
                 || same_volume(opt_str(b, "device_id")?, device);
@@ -126,7 +126,7 @@ pub(crate) fn volumes(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
         }
     }
     let mut odd_disks = Vec::new();
-    for disk in &disks {
+    for &disk in &disks {
         if opt_bool(disk, "is_offline")? == Some(true)
             || opt_bool(disk, "is_read_only")? == Some(true)
         {
@@ -158,7 +158,7 @@ pub(crate) fn volumes(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `efi.esp_lock`: WSB lock failures on the ESP, or software that could hold it.
-pub(crate) fn esp_lock(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn esp_lock(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let firmware = opt_str(d, "firmware_type")?;
     let esp = need_objects(d, "esp")?;
     let lock_events = need_objects(d, "lock_events")?;
@@ -166,7 +166,7 @@ pub(crate) fn esp_lock(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let uefi = firmware.is_some_and(|f| f.eq_ignore_ascii_case("UEFI"));
     let mut recent = 0usize;
     let mut older = 0usize;
-    for e in &lock_events {
+    for &e in &lock_events {
         match opt_date(e, "time_utc")? {
             Some(t) if ctx.is_recent(t) => recent += 1,
             _ => older += 1,
@@ -174,7 +174,7 @@ pub(crate) fn esp_lock(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     }
     let names: Vec<&str> = third
         .iter()
-        .filter_map(|t| super::super::value::field(t, "display_name").and_then(as_str))
+        .filter_map(|t| super::super::value::field(*t, "display_name").and_then(as_str))
         .collect();
     let evidence = json!({"firmware_type": firmware, "esp_partitions": esp.len(), "lock_events_recent": recent,
                           "lock_events_older": older, "third_party_running": names, "secure_boot": super::scalar(d, "secure_boot")?});

@@ -25,7 +25,7 @@ fn covers(exclusion: &str, path: &str) -> bool {
 }
 
 /// `av.exclusions_and_conflicts`: Defender exclusions for the agent; other security or backup products.
-pub(crate) fn av(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn av(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let install = opt_str(d, "install_path")?;
     let prefs = need(d, "defender_preferences")?;
     let status = need(d, "defender_status")?;
@@ -33,7 +33,7 @@ pub(crate) fn av(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let services = need_objects(d, "third_party_services")?;
     let mut security = Vec::new();
     let mut backup = Vec::new();
-    for s in &services {
+    for &s in &services {
         let running = opt_str(s, "state")?.is_some_and(|st| st.eq_ignore_ascii_case("Running"));
         if !running {
             continue;
@@ -135,7 +135,7 @@ pub(crate) fn av(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `acl.svi_system_full_control`: SYSTEM has full control and no deny entry.
-pub(crate) fn svi_acl(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn svi_acl(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let path = opt_str(d, "path")?.unwrap_or("System Volume Information");
     let exists = need_bool(d, "exists")?;
     let readable = opt_bool(d, "readable")?;

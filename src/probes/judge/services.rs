@@ -10,12 +10,12 @@ use super::{Ctx, Judged, Unknown, Verdict, need_bool, need_objects, opt_str};
 use crate::report::model::Status;
 
 /// Judges the service `name` of the `svc.rpcss_startup` probe's list.
-pub(crate) fn judge(_ctx: &Ctx<'_>, d: &Json<'_>, name: &str) -> Judged {
+pub(crate) fn judge(_ctx: &Ctx<'_>, d: Json<'_>, name: &str) -> Judged {
     let services = need_objects(d, "services")?;
     let mut found = None;
-    for s in &services {
+    for &s in &services {
         if opt_str(s, "name")?.is_some_and(|n| n.eq_ignore_ascii_case(name)) {
-            found = Some(*s);
+            found = Some(s);
         }
     }
     let Some(s) = found else {

@@ -15,7 +15,7 @@ use crate::report::model::Status;
 const SYSTEM_WRITER_ID: &str = "e8132975-6f93-4464-a53e-1050253ae220";
 
 /// `vss.writers`: every writer stable, the System Writer present.
-pub(crate) fn writers(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn writers(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     if let Some(skip) = field(d, "skipped").and_then(as_str) {
         return Err(Unknown(format!(
             "skipped: a WSB operation was running ({skip})"
@@ -42,7 +42,7 @@ pub(crate) fn writers(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
         last_error: Option<&'a str>,
     }
     let mut ws = Vec::new();
-    for w in &writers {
+    for &w in &writers {
         ws.push(W {
             name: opt_str(w, "name")?.unwrap_or("?"),
             id: opt_str(w, "writer_id")?,
@@ -134,13 +134,13 @@ pub(crate) fn writers(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 const VSS_OTHER_ERRORS: &[u64] = &[8193, 8194, 12289, 12298, 12301, 12338, 12340];
 
 /// `vss.writer_timeout_events`: 0x800423f2 timeouts and related VSS errors.
-pub(crate) fn timeout_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn timeout_events(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let events = need_objects(d, "events")?;
     let mut recent_timeouts = 0;
     let mut old_timeouts = 0;
     let mut disabled = Vec::new();
     let mut other_recent = 0;
-    for e in &events {
+    for &e in &events {
         let id = need_u64(e, "id")?;
         let Some(t) = opt_date(e, "time_utc")? else {
             continue;
@@ -198,7 +198,7 @@ pub(crate) fn timeout_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `vss.resource_pressure`: a snapshot of memory, CPU and disk; warns at most.
-pub(crate) fn resource_pressure(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn resource_pressure(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let free_pct =
         opt_f64(d, "free_mem_pct")?.ok_or_else(|| Unknown("free_mem_pct is null".into()))?;
     let free_mb = opt_f64(d, "free_mem_mb")?;
@@ -271,7 +271,7 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 const VOLSNAP_GROWTH_FAILURES: &[u64] = &[23, 24, 25, 35, 36, 38];
 
 /// `vss.shadow_storage`: the boot volume and every diff-area volume have room to grow.
-pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let vols = need_objects(d, "volumes")?;
     let storage = need_objects(d, "shadow_storage")?;
     struct V {
@@ -283,7 +283,7 @@ pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
         system: bool,
     }
     let mut vs = Vec::new();
-    for v in &vols {
+    for &v in &vols {
         let Some(id) = opt_str(v, "device_id")? else {
             continue;
         };
@@ -310,7 +310,7 @@ pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let mut warns = Vec::new();
     let mut relevant: Vec<&V> = vs.iter().filter(|v| v.boot || v.system).collect();
     let important: Vec<String> = relevant.iter().map(|v| v.id.clone()).collect();
-    for row in &storage {
+    for &row in &storage {
         let vol = opt_str(row, "volume")?.map(norm_vol);
         let diff = opt_str(row, "diff_volume")?.map(norm_vol);
         if !vol.as_ref().is_some_and(|v| important.contains(v)) {
@@ -390,11 +390,11 @@ pub(crate) fn shadow_storage(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `vss.volsnap_events`: shadow storage growth failures.
-pub(crate) fn volsnap_events(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn volsnap_events(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let events = need_objects(d, "events")?;
     let mut recent_fail = Vec::new();
     let mut warn = Vec::new();
-    for e in &events {
+    for &e in &events {
         let id = need_u64(e, "id")?;
         let Some(t) = opt_date(e, "time_utc")? else {
             continue;

@@ -11,11 +11,11 @@ use super::{
     Ctx, Judged, Unknown, Verdict, hex, hresult_hint, need, need_bool, need_objects, need_u64,
     opt_bool, opt_date, opt_hresult, opt_str, opt_u64,
 };
-use crate::probes::value::{as_hresult, as_str, field, list};
+use crate::probes::value::{as_hresult, as_str, field, hresult_text, list};
 use crate::report::model::Status;
 
 /// `wsb.feature_installed`: the feature is installed.
-pub(crate) fn feature(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn feature(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let method = opt_str(d, "method")?;
     let installed = opt_bool(d, "installed")?;
     let state = opt_str(d, "install_state")?;
@@ -53,7 +53,7 @@ pub(crate) fn feature(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `wsb.cmdlets_available`: `Get-WBJob` runs.
-pub(crate) fn cmdlets(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn cmdlets(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let listed = need_bool(d, "module_listed")?;
     let ok = opt_bool(d, "invoke_ok")?;
     let err_id = opt_str(d, "invoke_error_id")?;
@@ -89,11 +89,11 @@ struct Job<'a> {
     state: Option<&'a str>,
     hresult: Option<u32>,
     detailed: Option<u32>,
-    raw: &'a Json<'a>,
+    raw: Json<'a>,
 }
 
 /// `wsb.last_job`: newest backup job completed with HRESULT 0, recently.
-pub(crate) fn last_job(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn last_job(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     if !need_bool(d, "cmdlet_present")? {
         return Err(Unknown(
             "Get-WBJob is not available (see wsb.cmdlets_available)".into(),
@@ -174,7 +174,7 @@ pub(crate) fn last_job(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `wsb.summary`: last result HRESULT 0 and a recent success.
-pub(crate) fn summary(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn summary(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     if !need_bool(d, "cmdlet_present")? {
         return Err(Unknown(
             "Get-WBSummary is not available (see wsb.cmdlets_available)".into(),
@@ -248,7 +248,7 @@ fn version_time(id: &str) -> Option<OffsetDateTime> {
 }
 
 /// `wsb.backup_sets`: a recent backup set that includes System State. Never fails alone.
-pub(crate) fn backup_sets(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn backup_sets(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     if let Some(skip) = field(d, "skipped").and_then(as_str) {
         return Err(Unknown(format!(
             "skipped: a WSB operation was running ({skip})"
@@ -262,7 +262,7 @@ pub(crate) fn backup_sets(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
             let sets = need_objects(d, "newest")?;
             let mut newest_ss: Option<OffsetDateTime> = None;
             let mut newest_any: Option<OffsetDateTime> = None;
-            for s in &sets {
+            for &s in &sets {
                 let t = opt_date(s, "backup_time_utc")?;
                 let items = opt_str(s, "recoverable_items")?
                     .unwrap_or("")
@@ -337,7 +337,7 @@ const WSB_SUCCESS: &[u64] = &[4, 14];
 const WSB_FAILURE: &[u64] = &[5, 7, 8, 9, 517, 519, 521, 546];
 
 /// Error codes in an event's data and properties, as HRESULTs.
-fn event_codes(e: &Json<'_>) -> Vec<u32> {
+fn event_codes(e: Json<'_>) -> Vec<u32> {
     let mut out = Vec::new();
     if let Some(data) = field(e, "data") {
         for k in ["HRESULT", "DetailedHRESULT"] {
@@ -355,7 +355,7 @@ fn event_codes(e: &Json<'_>) -> Vec<u32> {
         for p in list(props).into_iter().filter_map(as_str) {
             for tok in p.split(|c: char| !c.is_ascii_alphanumeric()) {
                 if tok.len() >= 8
-                    && let Some(hr) = as_hresult(&Json::String(tok.into()))
+                    && let Some(hr) = hresult_text(tok)
                     && hr >= 0x8000_0000
                 {
                     out.push(hr);
@@ -367,12 +367,12 @@ fn event_codes(e: &Json<'_>) -> Vec<u32> {
 }
 
 /// `wsb.event_history`: newest terminal WSB event is a success.
-pub(crate) fn event_history(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn event_history(_ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let mut events = need_objects(d, "operational")?;
     events.extend(need_objects(d, "application")?);
-    let mut newest: Option<(OffsetDateTime, u64, &Json<'_>)> = None;
+    let mut newest: Option<(OffsetDateTime, u64, Json<'_>)> = None;
     let mut failures = 0usize;
-    for e in &events {
+    for &e in &events {
         let id = need_u64(e, "id")?;
         let Some(t) = opt_date(e, "time_utc")? else {
             continue;
@@ -425,7 +425,7 @@ pub(crate) fn event_history(_ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
 }
 
 /// `sysstate.service_imagepaths`: no service with an invalid executable path.
-pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
+pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: Json<'_>) -> Judged {
     let checked = need_u64(d, "services_checked")?;
     let suspicious = need_objects(d, "suspicious")?;
     let scm = need_objects(d, "scm_7000")?;
@@ -433,7 +433,7 @@ pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
         return Err(Unknown("no service key was read".into()));
     }
     let mut scm_names: Vec<String> = Vec::new();
-    for e in &scm {
+    for &e in &scm {
         for p in list(need(e, "props")?).into_iter().filter_map(as_str) {
             scm_names.push(p.to_ascii_lowercase());
         }
@@ -445,7 +445,7 @@ pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
             field(h, k).is_some_and(|v| {
                 list(v)
                     .iter()
-                    .any(|e| event_codes(e).iter().any(invalid_path))
+                    .any(|e| event_codes(*e).iter().any(invalid_path))
             })
         })
     });
@@ -454,7 +454,7 @@ pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
             list(p).iter().any(|job| {
                 ["hresult", "detailed_hresult"]
                     .iter()
-                    .filter_map(|k| field(job, k).and_then(as_hresult))
+                    .filter_map(|k| field(*job, k).and_then(as_hresult))
                     .any(|c| invalid_path(&c))
             })
         })
@@ -469,7 +469,7 @@ pub(crate) fn service_imagepaths(ctx: &Ctx<'_>, d: &Json<'_>) -> Judged {
     let mut fails = Vec::new();
     let mut warns = Vec::new();
     let mut infos = Vec::new();
-    for s in &suspicious {
+    for &s in &suspicious {
         let name = opt_str(s, "service")?.unwrap_or("?");
         let reasons: Vec<&str> = list(need(s, "reasons")?)
             .into_iter()
