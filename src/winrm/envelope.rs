@@ -53,10 +53,52 @@ pub(crate) struct CreateParams<'a> {
     /// `rsp:IdleTimeOut`: the server deletes the shell after this much idle time,
     /// our backstop when Delete never arrives (the server default is 2 hours).
     pub(crate) idle_timeout: Duration,
-    /// Environment variables for the shell (names and values are escaped).
-    pub(crate) environment: &'a [(String, String)],
+    /// The shell's environment as rendered by [`environment_xml`].
+    pub(crate) environment_xml: &'a str,
     /// `WINRS_CODEPAGE`: 65001 makes cmd and PowerShell write UTF-8.
     pub(crate) codepage: u32,
+}
+
+/// `<rsp:Environment>` with the variables escaped, or nothing for none. A prepared
+/// PowerShell program renders its ~15 KB of variables once per fleet, not per host.
+pub(crate) fn environment_xml(environment: &[(String, String)]) -> String {
+    if environment.is_empty() {
+        return String::new();
+    }
+    let mut out = String::with_capacity(
+        40 + environment
+            .iter()
+            .map(|(k, v)| k.len() + v.len() + 48)
+            .sum::<usize>(),
+    );
+    out.push_str("<rsp:Environment>");
+    for (name, value) in environment {
+        let _ = write!(
+            out,
+            r#"<rsp:Variable Name="{}">{}</rsp:Variable>"#,
+            escape(name.as_str()),
+            escape(value.as_str())
+        );
+    }
+    out.push_str("</rsp:Environment>");
+    out
+}
+
+/// `<rsp:Command>` and its `<rsp:Arguments>`, escaped (rendered once per fleet for
+/// a prepared program, like [`environment_xml`]).
+pub(crate) fn command_line_xml(command: &str, args: &[String]) -> String {
+    let mut out = String::with_capacity(
+        64 + command.len() + args.iter().map(|a| a.len() + 32).sum::<usize>(),
+    );
+    let _ = write!(out, "<rsp:Command>{}</rsp:Command>", escape(command));
+    for arg in args {
+        let _ = write!(
+            out,
+            "<rsp:Arguments>{}</rsp:Arguments>",
+            escape(arg.as_str())
+        );
+    }
+    out
 }
 
 fn duration_xs(d: Duration) -> String {
@@ -76,7 +118,8 @@ fn header(
     shell_id: Option<&str>,
     options: &[(&str, &str)],
 ) {
-    let message_id = uuid::Uuid::new_v4().to_string().to_uppercase();
+    let mut id_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let message_id = uuid::Uuid::new_v4().hyphenated().encode_upper(&mut id_buf);
     // `write!` into a String cannot fail.
     let _ = write!(
         out,
@@ -134,34 +177,20 @@ fn header(
 /// no-profile options in the header (where WinRS reads them, MS-WSMV 3.1.4.5.2),
 /// an IdleTimeOut and the environment.
 pub(crate) fn create(p: &HeaderParams, c: &CreateParams<'_>) -> String {
-    let mut out = String::with_capacity(
-        2048 + c
-            .environment
-            .iter()
-            .map(|(k, v)| k.len() + v.len() + 48)
-            .sum::<usize>(),
-    );
+    let mut out = String::with_capacity(2048 + c.environment_xml.len());
     let codepage = c.codepage.to_string();
     header(
         &mut out,
         p,
         ACTION_CREATE,
         None,
-        &[("WINRS_NOPROFILE", "TRUE"), ("WINRS_CODEPAGE", &codepage)],
+        &[
+            ("WINRS_NOPROFILE", "TRUE"),
+            ("WINRS_CODEPAGE", codepage.as_str()),
+        ],
     );
     out.push_str("<s:Body><rsp:Shell>");
-    if !c.environment.is_empty() {
-        out.push_str("<rsp:Environment>");
-        for (name, value) in c.environment {
-            let _ = write!(
-                out,
-                r#"<rsp:Variable Name="{}">{}</rsp:Variable>"#,
-                escape(name.as_str()),
-                escape(value.as_str())
-            );
-        }
-        out.push_str("</rsp:Environment>");
-    }
+    out.push_str(c.environment_xml);
     let _ = write!(
         out,
         concat!(
@@ -175,10 +204,10 @@ pub(crate) fn create(p: &HeaderParams, c: &CreateParams<'_>) -> String {
     out
 }
 
-/// `shell/Command`: run `command` with `args` in the shell (through cmd.exe).
-pub(crate) fn command(p: &HeaderParams, shell_id: &str, command: &str, args: &[String]) -> String {
-    let mut out =
-        String::with_capacity(2048 + command.len() + args.iter().map(String::len).sum::<usize>());
+/// `shell/Command`: run the command line rendered by [`command_line_xml`] in the
+/// shell (through cmd.exe).
+pub(crate) fn command(p: &HeaderParams, shell_id: &str, command_line_xml: &str) -> String {
+    let mut out = String::with_capacity(2048 + command_line_xml.len());
     header(
         &mut out,
         p,
@@ -189,18 +218,8 @@ pub(crate) fn command(p: &HeaderParams, shell_id: &str, command: &str, args: &[S
             ("WINRS_SKIP_CMD_SHELL", "FALSE"),
         ],
     );
-    let _ = write!(
-        out,
-        "<s:Body><rsp:CommandLine><rsp:Command>{}</rsp:Command>",
-        escape(command)
-    );
-    for arg in args {
-        let _ = write!(
-            out,
-            "<rsp:Arguments>{}</rsp:Arguments>",
-            escape(arg.as_str())
-        );
-    }
+    out.push_str("<s:Body><rsp:CommandLine>");
+    out.push_str(command_line_xml);
     out.push_str("</rsp:CommandLine></s:Body></s:Envelope>");
     out
 }
@@ -299,7 +318,7 @@ mod tests {
             &params(),
             &CreateParams {
                 idle_timeout: Duration::from_secs(300),
-                environment: &env,
+                environment_xml: &environment_xml(&env),
                 codepage: 65001,
             },
         );
@@ -334,6 +353,61 @@ mod tests {
     }
 
     #[test]
+    fn command_line_is_escaped_and_in_order() {
+        let xml = command(
+            &params(),
+            "S-1",
+            &command_line_xml("cmd.exe", &["/c".to_owned(), "echo <hi> & 'x'".to_owned()]),
+        );
+        let root = parse(xml.as_bytes(), XmlLimits::default()).expect("well-formed");
+        let line = root
+            .path(&[(NS_SOAP, "Body"), (NS_SHELL, "CommandLine")])
+            .expect("command line");
+        assert_eq!(
+            line.child(NS_SHELL, "Command").map(|c| c.text.as_str()),
+            Some("cmd.exe")
+        );
+        let args: Vec<&str> = line
+            .children_named(NS_SHELL, "Arguments")
+            .map(|a| a.text.as_str())
+            .collect();
+        assert_eq!(args, ["/c", "echo <hi> & 'x'"]);
+    }
+
+    #[test]
+    fn create_without_environment_has_no_environment_element() {
+        let xml = create(
+            &params(),
+            &CreateParams {
+                idle_timeout: Duration::from_secs(300),
+                environment_xml: &environment_xml(&[]),
+                codepage: 65001,
+            },
+        );
+        assert!(!xml.contains("Environment"));
+        parse(xml.as_bytes(), XmlLimits::default()).expect("well-formed");
+    }
+
+    #[test]
+    fn message_ids_are_uppercase_uuids_and_differ() {
+        let id = |xml: &str| {
+            let root = parse(xml.as_bytes(), XmlLimits::default()).expect("well-formed");
+            root.path(&[
+                (NS_SOAP, "Header"),
+                (crate::winrm::xml::NS_ADDRESSING, "MessageID"),
+            ])
+            .expect("message id")
+            .text
+            .clone()
+        };
+        let (a, b) = (id(&delete(&params(), "S-1")), id(&delete(&params(), "S-1")));
+        assert_ne!(a, b);
+        let uuid = a.strip_prefix("uuid:").expect("uuid: prefix");
+        assert_eq!(uuid.len(), 36);
+        assert_eq!(uuid, uuid.to_uppercase());
+    }
+
+    #[test]
     fn durations_render_as_xs_duration() {
         assert_eq!(duration_xs(Duration::from_secs(20)), "PT20S");
         assert_eq!(duration_xs(Duration::from_millis(1500)), "PT1.500S");
@@ -346,8 +420,7 @@ mod tests {
             command(
                 &p,
                 "S-1",
-                "cmd.exe",
-                &["/c".to_owned(), "echo <hi>".to_owned()],
+                &command_line_xml("cmd.exe", &["/c".to_owned(), "echo <hi>".to_owned()]),
             ),
             send(&p, "S-1", "C-1", b"data", true),
             receive(&p, "S-1", "C-1"),

@@ -42,9 +42,14 @@ impl LineSplitter {
         let mut rest = bytes;
         while let Some(pos) = rest.iter().position(|&b| b == b'\n') {
             let (head, tail) = rest.split_at(pos);
-            self.partial.extend_from_slice(head);
-            emit_line(&self.partial, emit);
-            self.partial.clear();
+            if self.partial.is_empty() {
+                // The usual case: the whole line is in this chunk; no copy.
+                emit_line(head, emit);
+            } else {
+                self.partial.extend_from_slice(head);
+                emit_line(&self.partial, emit);
+                self.partial.clear();
+            }
             rest = tail.get(1..).unwrap_or_default();
         }
         self.partial.extend_from_slice(rest);

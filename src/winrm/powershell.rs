@@ -8,6 +8,7 @@
 //! `FSPS0`, `FSPS1`, … (8000 stays under cmd.exe's 8191 limit for an inherited
 //! variable). The bootstrap names each variable, so the emulator can find them.
 
+use std::borrow::Cow;
 use std::io::Write as _;
 use std::sync::Arc;
 
@@ -15,6 +16,11 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use flate2::Compression;
 use flate2::write::GzEncoder;
+
+use super::envelope;
+
+/// The program a prepared script runs.
+const POWERSHELL: &str = "powershell.exe";
 
 /// Largest value of one payload variable, in characters.
 pub(crate) const CHUNK_CHARS: usize = 8000;
@@ -28,6 +34,10 @@ pub struct PreparedScript {
     environment: Vec<(String, String)>,
     bootstrap: String,
     arguments: Vec<String>,
+    /// The Create body's `<rsp:Environment>`, escaped once here rather than per host.
+    environment_xml: String,
+    /// The Command body's command line, likewise.
+    command_line_xml: String,
 }
 
 impl PreparedScript {
@@ -81,6 +91,8 @@ impl PreparedScript {
             STANDARD.encode(utf16),
         ];
         PreparedScript {
+            environment_xml: envelope::environment_xml(&environment),
+            command_line_xml: envelope::command_line_xml(POWERSHELL, &arguments),
             environment,
             bootstrap,
             arguments,
@@ -118,13 +130,18 @@ pub enum PreparedCommand {
 }
 
 impl PreparedCommand {
-    /// (program, arguments, shell environment) for Create and Command.
-    pub(crate) fn parts(&self) -> (&str, &[String], &[(String, String)]) {
+    /// (Create's `<rsp:Environment>`, Command's command line), rendered as XML:
+    /// borrowed from a prepared program, built here for a cmd command.
+    pub(crate) fn rendered(&self) -> (Cow<'_, str>, Cow<'_, str>) {
         match self {
-            PreparedCommand::Cmd { command, args } => (command, args, &[]),
-            PreparedCommand::PowerShell(script) => {
-                ("powershell.exe", script.arguments(), script.environment())
-            }
+            PreparedCommand::Cmd { command, args } => (
+                Cow::Borrowed(""),
+                Cow::Owned(envelope::command_line_xml(command, args)),
+            ),
+            PreparedCommand::PowerShell(script) => (
+                Cow::Borrowed(script.environment_xml.as_str()),
+                Cow::Borrowed(script.command_line_xml.as_str()),
+            ),
         }
     }
 }

@@ -151,10 +151,16 @@ pub(crate) fn receive(
             Some(other) => StreamName::Other(other.to_owned()),
             None => return Err(ResponseError::Missing("Stream/@Name")),
         };
-        let b64: String = stream.text.split_ascii_whitespace().collect();
-        let data = STANDARD
-            .decode(b64.as_bytes())
-            .map_err(|e| ResponseError::Invalid(format!("stream is not base64: {e}")))?;
+        // Windows sends each stream's base64 on one line; strip whitespace only
+        // when there is some, instead of copying ~40 KB per Receive.
+        let decoded = if stream.text.bytes().any(|b| b.is_ascii_whitespace()) {
+            let b64: String = stream.text.split_ascii_whitespace().collect();
+            STANDARD.decode(b64.as_bytes())
+        } else {
+            STANDARD.decode(stream.text.as_bytes())
+        };
+        let data =
+            decoded.map_err(|e| ResponseError::Invalid(format!("stream is not base64: {e}")))?;
         let end = matches!(stream.attr("End"), Some("true") | Some("True") | Some("1"));
         chunks.push(StreamChunk {
             stream: name,
@@ -438,6 +444,26 @@ mod tests {
         let out = receive(m[2].response.as_bytes(), lim(), "OTHER").expect("receive");
         assert!(out.chunks.is_empty());
         assert_eq!(out.state, CommandState::Pending);
+    }
+
+    #[test]
+    fn base64_wrapped_over_lines_still_decodes() {
+        let m = capture("test_winrs_standard.yml");
+        let wrapped =
+            String::from_utf8_lossy(m[2].response.as_bytes()).replace("aGkNCg==", "aGkN\r\n Cg==");
+        let out = receive(
+            wrapped.as_bytes(),
+            lim(),
+            "CF84C20A-0A35-43FA-AF78-0B4711DA5F30",
+        )
+        .expect("receive");
+        let stdout: Vec<u8> = out
+            .chunks
+            .iter()
+            .filter(|c| c.stream == StreamName::Stdout)
+            .flat_map(|c| c.data.clone())
+            .collect();
+        assert_eq!(stdout, b"hi\r\n");
     }
 
     #[test]

@@ -8,6 +8,7 @@
 //! pypsrp; verified against pyspnego in the team's research). The crypto itself is
 //! sspi's `encrypt_message`/`decrypt_message`; nothing here is home-made crypto.
 
+use bytes::{Bytes, BytesMut};
 use sspi::{EncryptionFlags, SecurityBufferRef, Sspi};
 
 /// The request/response `Content-Type` of a sealed body.
@@ -28,66 +29,67 @@ pub(crate) enum SealError {
     Length(String),
 }
 
-/// A security context that can wrap and unwrap WinRM bodies.
+/// A security context that can wrap and unwrap WinRM bodies in place, so a body
+/// is not copied on our side around sspi's own copies.
 pub(crate) trait SealingContext {
-    /// Encrypts `plain`, returning (signature, ciphertext).
-    fn wrap(&mut self, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SealError>;
-    /// Verifies and decrypts.
-    fn unwrap(&mut self, signature: &[u8], cipher: &[u8]) -> Result<Vec<u8>, SealError>;
+    /// Encrypts `data` in place and writes its signature into `signature`.
+    fn wrap(&mut self, signature: &mut [u8], data: &mut [u8]) -> Result<(), SealError>;
+    /// Verifies `signature` and decrypts `data` in place.
+    fn unwrap(&mut self, signature: &mut [u8], data: &mut [u8]) -> Result<(), SealError>;
 }
 
 impl SealingContext for sspi::Ntlm {
-    fn wrap(&mut self, plain: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SealError> {
-        let mut signature = vec![0u8; NTLM_SIGNATURE_LEN];
-        let mut data = plain.to_vec();
+    fn wrap(&mut self, signature: &mut [u8], data: &mut [u8]) -> Result<(), SealError> {
         let mut buffers = [
-            SecurityBufferRef::token_buf(&mut signature),
-            SecurityBufferRef::data_buf(&mut data),
+            SecurityBufferRef::token_buf(signature),
+            SecurityBufferRef::data_buf(data),
         ];
         self.encrypt_message(EncryptionFlags::empty(), &mut buffers)
             .map_err(|e| SealError::Crypto(format!("{:?}: {}", e.error_type, e.description)))?;
-        Ok((signature, data))
+        Ok(())
     }
 
-    fn unwrap(&mut self, signature: &[u8], cipher: &[u8]) -> Result<Vec<u8>, SealError> {
+    fn unwrap(&mut self, signature: &mut [u8], data: &mut [u8]) -> Result<(), SealError> {
         if signature.len() != NTLM_SIGNATURE_LEN {
             return Err(SealError::Framing(format!(
                 "signature is {} bytes, NTLM uses {NTLM_SIGNATURE_LEN}",
                 signature.len()
             )));
         }
-        let mut sig = signature.to_vec();
-        let mut data = cipher.to_vec();
         let mut buffers = [
-            SecurityBufferRef::token_buf(&mut sig),
-            SecurityBufferRef::data_buf(&mut data),
+            SecurityBufferRef::token_buf(signature),
+            SecurityBufferRef::data_buf(data),
         ];
         self.decrypt_message(&mut buffers)
             .map_err(|e| SealError::Crypto(format!("{:?}: {}", e.error_type, e.description)))?;
-        Ok(data)
+        Ok(())
     }
 }
 
-/// Seals a SOAP body into the multipart form Windows expects.
+/// Seals a SOAP body into the multipart form Windows expects. The body is copied
+/// once, into the output, and encrypted there.
 ///
 /// # Errors
 /// [`SealError::Crypto`] when the context cannot encrypt (not authenticated yet).
 pub(crate) fn seal(ctx: &mut dyn SealingContext, soap: &[u8]) -> Result<Vec<u8>, SealError> {
-    let (signature, cipher) = ctx.wrap(soap)?;
-    let sig_len = u32::try_from(signature.len())
-        .map_err(|_| SealError::Length("signature too long".to_owned()))?;
-    let mut out = Vec::with_capacity(soap.len() + signature.len() + 256);
-    out.extend_from_slice(
-        format!(
-            "--{BOUNDARY}\r\n\tContent-Type: {PROTOCOL}\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={}\r\n--{BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n",
-            soap.len()
-        )
-        .as_bytes(),
+    let head = format!(
+        "--{BOUNDARY}\r\n\tContent-Type: {PROTOCOL}\r\n\tOriginalContent: type=application/soap+xml;charset=UTF-8;Length={}\r\n--{BOUNDARY}\r\n\tContent-Type: application/octet-stream\r\n",
+        soap.len()
     );
-    out.extend_from_slice(&sig_len.to_le_bytes());
-    out.extend_from_slice(&signature);
-    out.extend_from_slice(&cipher);
-    out.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    let closing = format!("--{BOUNDARY}--\r\n");
+    let mut out =
+        Vec::with_capacity(head.len() + 4 + NTLM_SIGNATURE_LEN + soap.len() + closing.len());
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(&(NTLM_SIGNATURE_LEN as u32).to_le_bytes());
+    let signature_at = out.len();
+    out.resize(signature_at + NTLM_SIGNATURE_LEN, 0);
+    out.extend_from_slice(soap);
+    let (signature, data) = out
+        .get_mut(signature_at..)
+        .and_then(|rest| rest.split_at_mut_checked(NTLM_SIGNATURE_LEN))
+        .ok_or_else(|| SealError::Length("no room for the signature".to_owned()))?;
+    ctx.wrap(signature, data)?;
+    out.extend_from_slice(closing.as_bytes());
     Ok(out)
 }
 
@@ -129,7 +131,8 @@ fn trimmed(line: &[u8]) -> &[u8] {
     line.trim_ascii()
 }
 
-/// Unseals a multipart/encrypted body and returns the SOAP bytes.
+/// Unseals a multipart/encrypted body and returns the SOAP bytes, decrypted in
+/// place: no copy when `body` is the only handle to its buffer (one otherwise).
 ///
 /// `max_plain` caps the declared and the decrypted length.
 ///
@@ -138,9 +141,26 @@ fn trimmed(line: &[u8]) -> &[u8] {
 /// or the context's refusal (tampered, replayed or out-of-order message).
 pub(crate) fn unseal(
     ctx: &mut dyn SealingContext,
+    body: Bytes,
+    max_plain: usize,
+) -> Result<Bytes, SealError> {
+    let (signature, cipher) = payload(&body, max_plain)?;
+    let mut buf = BytesMut::from(body);
+    let region = buf
+        .get_mut(signature.start..cipher.end)
+        .ok_or_else(|| framing(Part::Payload, "payload outside the body"))?;
+    let (sig, data) = region.split_at_mut(signature.len());
+    ctx.unwrap(sig, data)?;
+    let mut plain = buf.split_to(cipher.end);
+    Ok(plain.split_off(cipher.start).freeze())
+}
+
+/// Parses the framing of a sealed body: the byte ranges of the signature and of
+/// the ciphertext.
+fn payload(
     body: &[u8],
     max_plain: usize,
-) -> Result<Vec<u8>, SealError> {
+) -> Result<(std::ops::Range<usize>, std::ops::Range<usize>), SealError> {
     let boundary_line = format!("--{BOUNDARY}");
     let closing = format!("--{BOUNDARY}--");
     let mut at = 0usize;
@@ -214,16 +234,18 @@ pub(crate) fn unseal(
                 if sig_len > after.len() {
                     return Err(framing(state, "signature length beyond the payload"));
                 }
-                let (signature, cipher) = after.split_at(sig_len);
+                let cipher_len = after.len() - sig_len;
                 let declared =
                     declared.ok_or_else(|| framing(state, "no OriginalContent length"))?;
-                if cipher.len() != declared {
+                if cipher_len != declared {
                     return Err(SealError::Length(format!(
-                        "ciphertext is {} bytes, OriginalContent says {declared}",
-                        cipher.len()
+                        "ciphertext is {cipher_len} bytes, OriginalContent says {declared}"
                     )));
                 }
-                return ctx.unwrap(signature, cipher);
+                // `payload` starts at `at`; its first 4 bytes are the length field.
+                let signature = at + 4..at + 4 + sig_len;
+                let cipher = signature.end..signature.end + cipher_len;
+                return Ok((signature, cipher));
             }
         }
     }
@@ -326,15 +348,26 @@ pub(crate) mod tests {
             let soap = format!("<s:Envelope>request {i} ü</s:Envelope>");
             let sealed = seal(&mut client, soap.as_bytes()).expect("seal");
             assert!(!sealed.windows(soap.len()).any(|w| w == soap.as_bytes()));
-            let plain = unseal(&mut server, &sealed, 1 << 20).expect("unseal");
+            let plain = unseal(&mut server, Bytes::from(sealed.clone()), 1 << 20).expect("unseal");
             assert_eq!(plain, soap.as_bytes());
             let reply = format!("<s:Envelope>reply {i}</s:Envelope>");
             let sealed = seal(&mut server, reply.as_bytes()).expect("seal");
             assert_eq!(
-                unseal(&mut client, &sealed, 1 << 20).expect("unseal"),
+                unseal(&mut client, Bytes::from(sealed.clone()), 1 << 20).expect("unseal"),
                 reply.as_bytes()
             );
         }
+    }
+
+    #[test]
+    fn unsealing_a_shared_body_leaves_the_other_handle_untouched() {
+        let (mut client, mut server) = handshake("right-password").expect("handshake");
+        let sealed = Bytes::from(seal(&mut client, b"<s:Envelope/>").expect("seal"));
+        let kept = sealed.clone();
+        let plain = unseal(&mut server, sealed, 1 << 20).expect("unseal");
+        assert_eq!(plain, &b"<s:Envelope/>"[..]);
+        // Decrypting in place must not write through a buffer someone else holds.
+        assert!(!kept.windows(13).any(|w| w == b"<s:Envelope/>"));
     }
 
     #[test]
@@ -349,7 +382,7 @@ pub(crate) mod tests {
         let closing = sealed.len() - "--Encrypted Boundary--\r\n".len();
         sealed[closing - 3] ^= 0x01;
         assert!(matches!(
-            unseal(&mut server, &sealed, 1 << 20),
+            unseal(&mut server, Bytes::from(sealed.clone()), 1 << 20),
             Err(SealError::Crypto(_))
         ));
     }
@@ -359,11 +392,11 @@ pub(crate) mod tests {
         let (mut client, mut server) = handshake("right-password").expect("handshake");
         let first = seal(&mut client, b"<a>1</a>").expect("seal");
         let second = seal(&mut client, b"<a>2</a>").expect("seal");
-        assert!(unseal(&mut server, &second, 1 << 20).is_err());
+        assert!(unseal(&mut server, Bytes::from(second.clone()), 1 << 20).is_err());
         let (mut client, mut server) = handshake("right-password").expect("handshake");
         let first_again = seal(&mut client, b"<a>1</a>").expect("seal");
-        unseal(&mut server, &first_again, 1 << 20).expect("in order");
-        assert!(unseal(&mut server, &first_again, 1 << 20).is_err());
+        unseal(&mut server, Bytes::from(first_again.clone()), 1 << 20).expect("in order");
+        assert!(unseal(&mut server, Bytes::from(first_again.clone()), 1 << 20).is_err());
         let _ = first;
     }
 
@@ -373,7 +406,7 @@ pub(crate) mod tests {
         let good = seal(&mut client, b"<a>payload</a>").expect("seal");
         // Everything short of the closing boundary (its final CRLF is optional).
         for cut in 0..good.len() - 2 {
-            let r = unseal(&mut server, &good[..cut], 1 << 20);
+            let r = unseal(&mut server, Bytes::copy_from_slice(&good[..cut]), 1 << 20);
             assert!(r.is_err(), "cut at {cut}");
         }
         let samples: Vec<Vec<u8>> = vec![
@@ -384,7 +417,7 @@ pub(crate) mod tests {
             b"--Encrypted Boundary\r\n\tContent-Type: application/HTTP-SPNEGO-session-encrypted\r\n\tOriginalContent: type=x;Length=4\r\n--Encrypted Boundary\r\n\tContent-Type: application/octet-stream\r\n\x10\x00\x00\x00abcd--Encrypted Boundary--\r\n".to_vec(),
         ];
         for s in samples {
-            assert!(unseal(&mut server, &s, 1 << 20).is_err());
+            assert!(unseal(&mut server, Bytes::from(s.clone()), 1 << 20).is_err());
         }
     }
 
@@ -393,7 +426,7 @@ pub(crate) mod tests {
         let (mut client, mut server) = handshake("right-password").expect("handshake");
         let sealed = seal(&mut client, &[b'x'; 4096]).expect("seal");
         assert!(matches!(
-            unseal(&mut server, &sealed, 1024),
+            unseal(&mut server, Bytes::from(sealed.clone()), 1024),
             Err(SealError::Length(_))
         ));
     }

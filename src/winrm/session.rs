@@ -408,7 +408,7 @@ impl Session {
         action: Action,
         xml: String,
         stop: Option<&RunLimits>,
-    ) -> Result<Vec<u8>, WinrmError> {
+    ) -> Result<Bytes, WinrmError> {
         let host = self.endpoint.host.clone();
         let max_body = self.opts().max_response_bytes;
         let read_timeout = self.opts().operation_timeout.saturating_add(READ_MARGIN);
@@ -520,7 +520,7 @@ impl Session {
                     detail: "a sealed response on a session without sealing".to_owned(),
                 });
             };
-            match seal::unseal(ntlm, &reply.body, max_body) {
+            match seal::unseal(ntlm, reply.body, max_body) {
                 Ok(p) => p,
                 Err(e) => {
                     // The sequence numbers are out of step now: this connection is done.
@@ -540,7 +540,7 @@ impl Session {
                 detail: "the server answered a sealed request in plaintext".to_owned(),
             });
         } else {
-            reply.body.to_vec()
+            reply.body
         };
         if reply.status == 200 {
             return Ok(plain);

@@ -61,12 +61,12 @@ impl Session {
                 r = self.establish() => r?,
             }
         }
-        let (program, args, environment) = command.parts();
+        let (environment_xml, command_line_xml) = command.rendered();
         let create = envelope::create(
             &self.header,
             &CreateParams {
                 idle_timeout: self.opts().idle_timeout,
-                environment,
+                environment_xml: &environment_xml,
                 codepage: 65001,
             },
         );
@@ -77,7 +77,7 @@ impl Session {
             .map_err(|e| self.response_error(Action::Create, e))?;
         let mut phase = Phase::ShellOnly;
         let result = self
-            .drive(&shell_id, program, args, sink, limits, &mut phase)
+            .drive(&shell_id, &command_line_xml, sink, limits, &mut phase)
             .await;
         self.cleanup(&shell_id, &phase, limits).await;
         result
@@ -90,13 +90,12 @@ impl Session {
     async fn drive(
         &mut self,
         shell_id: &str,
-        program: &str,
-        args: &[String],
+        command_line_xml: &str,
         sink: &mut dyn OutputSink,
         limits: &RunLimits,
         phase: &mut Phase,
     ) -> Result<CommandExit, WinrmError> {
-        let xml = envelope::command(&self.header, shell_id, program, args);
+        let xml = envelope::command(&self.header, shell_id, command_line_xml);
         let body = self.soap(Action::Command, xml, Some(limits)).await?;
         let command_id = response::command_id(&body, self.xml_limits())
             .map_err(|e| self.response_error(Action::Command, e))?;

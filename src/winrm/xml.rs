@@ -7,6 +7,8 @@
 //! transport). This is the only XML parser in the client; `response` and `fault`
 //! read the tree it builds.
 
+use std::borrow::Cow;
+
 use quick_xml::NsReader;
 use quick_xml::events::Event;
 use quick_xml::name::ResolveResult;
@@ -57,10 +59,25 @@ pub(crate) enum XmlError {
     TooManyElements(usize),
 }
 
+/// A resolved namespace URI: the ones WinRM uses are shared constants, so a
+/// response's twenty-odd elements do not each own a copy of a 50-byte URI.
+pub(crate) type Ns = Option<Cow<'static, str>>;
+
+/// The namespaces WinRS responses use, in rough order of frequency.
+const KNOWN_NS: [&str; 7] = [
+    NS_SHELL,
+    NS_SOAP,
+    NS_ADDRESSING,
+    NS_WSMAN,
+    NS_TRANSFER,
+    NS_WSMAN_FAULT,
+    NS_WSMV,
+];
+
 /// One attribute, namespace resolved (`None` = no namespace, the usual case).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Attr {
-    pub(crate) ns: Option<String>,
+    pub(crate) ns: Ns,
     pub(crate) local: String,
     pub(crate) value: String,
 }
@@ -68,7 +85,7 @@ pub(crate) struct Attr {
 /// One element with its resolved name, attributes, children and direct text.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub(crate) struct Element {
-    pub(crate) ns: Option<String>,
+    pub(crate) ns: Ns,
     pub(crate) local: String,
     pub(crate) attrs: Vec<Attr>,
     pub(crate) children: Vec<Element>,
@@ -149,9 +166,14 @@ impl Element {
     }
 }
 
-fn resolved_ns(r: ResolveResult<'_>) -> Result<Option<String>, XmlError> {
+fn resolved_ns(r: ResolveResult<'_>) -> Result<Ns, XmlError> {
     match r {
-        ResolveResult::Bound(ns) => Ok(Some(ns.0.to_owned())),
+        ResolveResult::Bound(ns) => Ok(Some(
+            KNOWN_NS.iter().find(|known| **known == ns.0).map_or_else(
+                || Cow::Owned(ns.0.to_owned()),
+                |known| Cow::Borrowed(*known),
+            ),
+        )),
         ResolveResult::Unbound => Ok(None),
         ResolveResult::Unknown(prefix) => Err(XmlError::Malformed(format!(
             "undeclared namespace prefix '{prefix}'"
