@@ -95,8 +95,13 @@ pub(crate) fn seal(ctx: &mut dyn SealingContext, soap: &[u8]) -> Result<Vec<u8>,
 
 /// True when a response `Content-Type` announces a sealed body.
 pub(crate) fn is_sealed(content_type: &str) -> bool {
-    let lower = content_type.to_ascii_lowercase();
-    lower.starts_with("multipart/encrypted") && lower.contains(&PROTOCOL.to_ascii_lowercase())
+    const MULTIPART: &str = "multipart/encrypted";
+    let ct = content_type.as_bytes();
+    ct.get(..MULTIPART.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(MULTIPART.as_bytes()))
+        && ct
+            .windows(PROTOCOL.len())
+            .any(|w| w.eq_ignore_ascii_case(PROTOCOL.as_bytes()))
 }
 
 /// Where the unsealing parser is; errors name it.
@@ -368,6 +373,20 @@ pub(crate) mod tests {
         assert_eq!(plain, &b"<s:Envelope/>"[..]);
         // Decrypting in place must not write through a buffer someone else holds.
         assert!(!kept.windows(13).any(|w| w == b"<s:Envelope/>"));
+    }
+
+    #[test]
+    fn sealed_content_types_are_recognised_in_any_case() {
+        assert!(is_sealed(SEALED_CONTENT_TYPE));
+        assert!(is_sealed(
+            "Multipart/Encrypted;Protocol=\"Application/HTTP-SPNEGO-Session-Encrypted\";boundary=\"Encrypted Boundary\""
+        ));
+        assert!(!is_sealed("application/soap+xml;charset=UTF-8"));
+        assert!(!is_sealed(
+            "multipart/encrypted;protocol=\"application/HTTP-Kerberos-session-encrypted\""
+        ));
+        assert!(!is_sealed(""));
+        assert!(!is_sealed("multipart/enc"));
     }
 
     #[test]
