@@ -147,6 +147,11 @@ impl Evidence {
                 collected_utc,
             },
         );
+        if self.lines.len() == self.probes.len() {
+            // Every probe answered: no more lines to parse, so give the space back
+            // while the host waits to be judged.
+            self.scratch = Scratch::default();
+        }
     }
 
     /// Records an over-long line as its probe's failure, if its id can be read from the start.

@@ -3,9 +3,11 @@
 //! A healthy host sends ~30 KB of probe lines. Parsed into `serde_json::Value`, every
 //! key and every text became its own allocation (~2,700 per host) and every object a
 //! B-tree, all freed again once the host was judged: malloc and free were a third of
-//! the judging CPU. A [`Doc`] keeps the line's text and a tree whose texts are byte
-//! ranges of it (only texts with escapes are copied), each array and object in one
-//! exactly sized allocation. Judges read it through [`Json`], a copyable view.
+//! the judging CPU. A [`Doc`] is three allocations per line: the text (the line, then
+//! copies of the texts that had escapes), every array element and every object member.
+//! Strings are byte ranges of the text; containers are ranges of their element or
+//! member table (a container's own entries are contiguous). Judges read a `Doc`
+//! through [`Json`], a copyable view.
 //!
 //! It reads like the `Value` it replaces, so verdicts and evidence do not change:
 //! - the line is accepted or refused exactly as `serde_json::from_str::<Value>` would
@@ -18,71 +20,99 @@
 
 use std::fmt;
 
-use serde::de::{DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
-/// One parsed JSON text (a probe line): the text and its tree.
+/// One parsed JSON text (a probe line). Each table is allocated at its exact size.
 #[derive(Debug, Clone)]
 pub(crate) struct Doc {
-    text: Box<str>,
+    /// The line, followed by the unescaped copies of its texts that had escapes.
+    text: String,
+    /// Array elements; each array's are contiguous.
+    items: Vec<Node>,
+    /// Object members in the order received, duplicates kept; each object's contiguous.
+    members: Vec<Member>,
     root: Node,
 }
 
-/// A text inside a [`Doc`]: a byte range of its text, or a copy when it had escapes.
-#[derive(Debug, Clone)]
-enum Text {
-    Span { start: u32, end: u32 },
-    Owned(Box<str>),
+/// A range of a [`Doc`]'s text or of one of its tables. Lines are capped far below
+/// `u32::MAX` bytes ([`super::MAX_LINE_BYTES`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
 }
 
-impl Text {
-    /// Length in bytes.
-    fn len(&self) -> usize {
-        match self {
-            Text::Span { start, end } => end.saturating_sub(*start) as usize,
-            Text::Owned(s) => s.len(),
-        }
+impl Span {
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+
+    fn len(self) -> usize {
+        self.end.saturating_sub(self.start) as usize
     }
 }
 
-/// A value inside a [`Doc`].
-#[derive(Debug, Clone)]
+/// A value inside a [`Doc`] (16 bytes, nothing to drop).
+#[derive(Debug, Clone, Copy)]
 enum Node {
     Null,
     Bool(bool),
-    Number(Number),
-    String(Text),
-    Array(Box<[Node]>),
-    /// Members in the order received, duplicates kept.
-    Object(Box<[(Text, Node)]>),
+    /// A non-negative integer (what `Number` calls `PosInt`).
+    PosInt(u64),
+    /// A negative integer.
+    NegInt(i64),
+    /// A float (always finite: JSON cannot carry others).
+    Float(f64),
+    /// A range of the text.
+    String(Span),
+    /// A range of `items`.
+    Array(Span),
+    /// A range of `members`.
+    Object(Span),
 }
 
-/// What `null` views point at.
-static NULL: Node = Node::Null;
+/// One object member.
+#[derive(Debug, Clone, Copy)]
+struct Member {
+    key: Span,
+    value: Node,
+}
+
+/// What [`Json::NULL`] views.
+static NULL_DOC: Doc = Doc {
+    text: String::new(),
+    items: Vec::new(),
+    members: Vec::new(),
+    root: Node::Null,
+};
 
 impl Doc {
-    /// Parses `text` (which must be at most `u32::MAX` bytes; probe lines are capped far
-    /// below). Errors exactly where `serde_json::from_str::<Value>` does.
+    /// Parses `text`; errors exactly where `serde_json::from_str::<Value>` does.
     #[cfg(test)]
     pub(crate) fn parse(text: &str) -> Result<Doc, serde_json::Error> {
         Doc::parse_with(text, &mut Scratch::default())
     }
 
-    /// [`Doc::parse`] with a scratch space kept from line to line (it is left empty).
+    /// [`Doc::parse`] with working space kept from line to line.
     pub(crate) fn parse_with(text: &str, scratch: &mut Scratch) -> Result<Doc, serde_json::Error> {
-        scratch.items.clear();
-        scratch.members.clear();
+        scratch.clear();
         let mut de = serde_json::Deserializer::from_str(text);
         let root = Tree {
             base: text,
-            scratch,
+            s: &mut *scratch,
         }
         .deserialize(&mut de)?;
         de.end()?;
+        let mut all = String::with_capacity(text.len() + scratch.escaped.len());
+        all.push_str(text);
+        all.push_str(&scratch.escaped);
         Ok(Doc {
-            text: text.into(),
+            text: all,
+            items: scratch.items.to_vec(),
+            members: scratch.members.to_vec(),
             root,
         })
     }
@@ -90,8 +120,8 @@ impl Doc {
     /// The whole value.
     pub(crate) fn root(&self) -> Json<'_> {
         Json {
-            text: &self.text,
-            node: &self.root,
+            doc: self,
+            node: self.root,
         }
     }
 
@@ -102,22 +132,22 @@ impl Doc {
     }
 }
 
-/// A value of a [`Doc`], as judges read it. Copy it freely: it is two references.
+/// A value of a [`Doc`], as judges read it. Copy it freely (24 bytes).
 #[derive(Clone, Copy)]
 pub(crate) struct Json<'a> {
-    text: &'a str,
-    node: &'a Node,
+    doc: &'a Doc,
+    node: Node,
 }
 
 /// What kind of value a [`Json`] is, with its scalar content.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Kind<'a> {
     /// `null`.
     Null,
     /// `true` / `false`.
     Bool(bool),
     /// Any number, as `serde_json` reads it (u64, i64 or f64).
-    Number(&'a Number),
+    Number(Number),
     /// Text.
     String(&'a str),
     /// An array (see [`Json::items`]).
@@ -129,37 +159,31 @@ pub(crate) enum Kind<'a> {
 impl<'a> Json<'a> {
     /// `null`, for a member that is missing.
     pub(crate) const NULL: Json<'static> = Json {
-        text: "",
-        node: &NULL,
+        doc: &NULL_DOC,
+        node: Node::Null,
     };
 
-    /// True when the text `t` is exactly `key` (compares bytes: a range need not be
-    /// sliced as `str` to be compared).
-    fn text_is(self, t: &Text, key: &str) -> bool {
-        match t {
-            Text::Span { start, end } => {
-                t.len() == key.len()
-                    && self.text.as_bytes().get(*start as usize..*end as usize)
-                        == Some(key.as_bytes())
-            }
-            Text::Owned(s) => **s == *key,
-        }
-    }
-
-    fn text_of(self, t: &'a Text) -> &'a str {
-        match t {
-            Text::Span { start, end } => self
-                .text
-                .get(*start as usize..*end as usize)
-                .unwrap_or_default(),
-            Text::Owned(s) => s,
-        }
-    }
-
-    fn at(self, node: &'a Node) -> Json<'a> {
+    fn at(self, node: Node) -> Json<'a> {
         Json {
-            text: self.text,
+            doc: self.doc,
             node,
+        }
+    }
+
+    fn str_at(self, span: Span) -> &'a str {
+        self.doc.text.get(span.range()).unwrap_or_default()
+    }
+
+    /// True when the text at `span` is exactly `key` (compared as bytes, lengths first).
+    fn str_is(self, span: Span, key: &str) -> bool {
+        span.len() == key.len()
+            && self.doc.text.as_bytes().get(span.range()) == Some(key.as_bytes())
+    }
+
+    fn members(self) -> &'a [Member] {
+        match self.node {
+            Node::Object(span) => self.doc.members.get(span.range()).unwrap_or_default(),
+            _ => &[],
         }
     }
 
@@ -167,9 +191,11 @@ impl<'a> Json<'a> {
     pub(crate) fn kind(self) -> Kind<'a> {
         match self.node {
             Node::Null => Kind::Null,
-            Node::Bool(b) => Kind::Bool(*b),
-            Node::Number(n) => Kind::Number(n),
-            Node::String(t) => Kind::String(self.text_of(t)),
+            Node::Bool(b) => Kind::Bool(b),
+            Node::PosInt(n) => Kind::Number(n.into()),
+            Node::NegInt(n) => Kind::Number(n.into()),
+            Node::Float(f) => Number::from_f64(f).map_or(Kind::Null, Kind::Number),
+            Node::String(span) => Kind::String(self.str_at(span)),
             Node::Array(_) => Kind::Array,
             Node::Object(_) => Kind::Object,
         }
@@ -188,7 +214,7 @@ impl<'a> Json<'a> {
     /// The text, when the value is a string.
     pub(crate) fn as_str(self) -> Option<&'a str> {
         match self.node {
-            Node::String(t) => Some(self.text_of(t)),
+            Node::String(span) => Some(self.str_at(span)),
             _ => None,
         }
     }
@@ -196,33 +222,19 @@ impl<'a> Json<'a> {
     /// An array's elements in order (nothing for other kinds).
     pub(crate) fn items(self) -> impl ExactSizeIterator<Item = Json<'a>> {
         let items: &'a [Node] = match self.node {
-            Node::Array(items) => items,
+            Node::Array(span) => self.doc.items.get(span.range()).unwrap_or_default(),
             _ => &[],
         };
-        items.iter().map(move |n| self.at(n))
-    }
-
-    /// An object's members in the order received, duplicates included.
-    fn members(self) -> impl DoubleEndedIterator<Item = (&'a str, Json<'a>)> {
-        let members: &'a [(Text, Node)] = match self.node {
-            Node::Object(members) => members,
-            _ => &[],
-        };
-        members
-            .iter()
-            .map(move |(k, v)| (self.text_of(k), self.at(v)))
+        items.iter().map(move |n| self.at(*n))
     }
 
     /// The value of exactly `key` in an object (the last one if the key repeats).
     pub(crate) fn get(self, key: &str) -> Option<Json<'a>> {
-        let Node::Object(members) = self.node else {
-            return None;
-        };
-        members
+        self.members()
             .iter()
             .rev()
-            .find(|(k, _)| self.text_is(k, key))
-            .map(|(_, v)| self.at(v))
+            .find(|m| self.str_is(m.key, key))
+            .map(|m| self.at(m.value))
     }
 
     /// The value of `key` in an object: the exact key, else the case-insensitive match
@@ -231,18 +243,15 @@ impl<'a> Json<'a> {
         if let Some(exact) = self.get(key) {
             return Some(exact);
         }
-        let Node::Object(members) = self.node else {
-            return None;
-        };
-        let mut best: Option<(&str, &Node)> = None;
-        for (k, v) in members.iter() {
-            if k.len() != key.len() {
+        let mut best: Option<(&str, Node)> = None;
+        for m in self.members() {
+            if m.key.len() != key.len() {
                 continue;
             }
-            let k = self.text_of(k);
+            let k = self.str_at(m.key);
             // `<=`: among equal names the later member wins, as in a map.
             if k.eq_ignore_ascii_case(key) && best.is_none_or(|(b, _)| k <= b) {
-                best = Some((k, v));
+                best = Some((k, m.value));
             }
         }
         best.map(|(_, v)| self.at(v))
@@ -250,15 +259,16 @@ impl<'a> Json<'a> {
 
     /// The same value as a `serde_json::Value` (sorted, de-duplicated object keys).
     pub(crate) fn to_value(self) -> Value {
-        match self.node {
-            Node::Null => Value::Null,
-            Node::Bool(b) => Value::Bool(*b),
-            Node::Number(n) => Value::Number(n.clone()),
-            Node::String(t) => Value::String(self.text_of(t).to_owned()),
-            Node::Array(_) => Value::Array(self.items().map(Json::to_value).collect()),
-            Node::Object(_) => Value::Object(
+        match self.kind() {
+            Kind::Null => Value::Null,
+            Kind::Bool(b) => Value::Bool(b),
+            Kind::Number(n) => Value::Number(n),
+            Kind::String(s) => Value::String(s.to_owned()),
+            Kind::Array => Value::Array(self.items().map(Json::to_value).collect()),
+            Kind::Object => Value::Object(
                 self.members()
-                    .map(|(k, v)| (k.to_owned(), v.to_value()))
+                    .iter()
+                    .map(|m| (self.str_at(m.key).to_owned(), self.at(m.value).to_value()))
                     .collect(),
             ),
         }
@@ -289,22 +299,24 @@ impl Serialize for Json<'_> {
     /// Members in received order; serialised into a `Value` (which is what `json!`
     /// does with evidence) they end up sorted with the last duplicate kept.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.node {
-            Node::Null => serializer.serialize_unit(),
-            Node::Bool(b) => serializer.serialize_bool(*b),
-            Node::Number(n) => n.serialize(serializer),
-            Node::String(t) => serializer.serialize_str(self.text_of(t)),
-            Node::Array(items) => {
+        match self.kind() {
+            Kind::Null => serializer.serialize_unit(),
+            Kind::Bool(b) => serializer.serialize_bool(b),
+            Kind::Number(n) => n.serialize(serializer),
+            Kind::String(s) => serializer.serialize_str(s),
+            Kind::Array => {
+                let items = self.items();
                 let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in self.items() {
+                for item in items {
                     seq.serialize_element(&item)?;
                 }
                 seq.end()
             }
-            Node::Object(members) => {
+            Kind::Object => {
+                let members = self.members();
                 let mut map = serializer.serialize_map(Some(members.len()))?;
-                for (k, v) in self.members() {
-                    map.serialize_entry(k, &v)?;
+                for m in members {
+                    map.serialize_entry(self.str_at(m.key), &self.at(m.value))?;
                 }
                 map.end()
             }
@@ -314,40 +326,65 @@ impl Serialize for Json<'_> {
 
 // ---- parsing -----------------------------------------------------------------------
 
-/// Elements and members of the containers being parsed: each finished container is
-/// moved out in one exactly sized allocation instead of growing its own `Vec`.
+/// Working space for parsing lines, kept from line to line so a line costs only its
+/// [`Doc`]'s three allocations.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Scratch {
+    /// Unescaped copies of texts that had escapes (they follow the line in the text).
+    escaped: String,
+    /// The `Doc`'s tables being built.
     items: Vec<Node>,
-    members: Vec<(Text, Node)>,
+    members: Vec<Member>,
+    /// Entries of the containers still open (moved to the tables when one closes, so
+    /// each container's entries end up contiguous).
+    open_items: Vec<Node>,
+    open_members: Vec<Member>,
 }
 
-/// Parses one value of `base` (the text being parsed) into a [`Node`].
+impl Scratch {
+    fn clear(&mut self) {
+        self.escaped.clear();
+        self.items.clear();
+        self.members.clear();
+        self.open_items.clear();
+        self.open_members.clear();
+    }
+}
+
+/// A range from `start` to `end` of the text or a table, if it fits the `u32`s.
+fn span<E: de::Error>(start: usize, end: usize) -> Result<Span, E> {
+    match (u32::try_from(start), u32::try_from(end)) {
+        (Ok(start), Ok(end)) => Ok(Span { start, end }),
+        _ => Err(E::custom("the JSON text is too large to index")),
+    }
+}
+
+/// Where a text the parser returned will be in the `Doc`'s text: its range of the
+/// line if it borrows from it, else a copy appended after the line.
+fn text_span<E: de::Error>(base: &str, escaped: &mut String, v: &str) -> Result<Span, E> {
+    let offset = (v.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
+    let end = offset.wrapping_add(v.len());
+    // In range, `base[offset..end]` starts where `v` does and is as long: it is `v`.
+    if offset <= end && base.get(offset..end).is_some() {
+        return span(offset, end);
+    }
+    let start = base.len() + escaped.len();
+    escaped.push_str(v);
+    span(start, start + v.len())
+}
+
+/// Parses one value of `base` (the line) into the scratch tables.
 struct Tree<'s, 'b> {
     base: &'b str,
-    scratch: &'s mut Scratch,
+    s: &'s mut Scratch,
 }
 
 impl Tree<'_, '_> {
     fn reborrow(&mut self) -> Tree<'_, '_> {
         Tree {
             base: self.base,
-            scratch: self.scratch,
+            s: &mut *self.s,
         }
-    }
-}
-
-/// A text the parser borrowed from `base`, as a range of it (a copy if it somehow is
-/// not inside it). In range, `base[start..end]` starts at `v` (same address) and has
-/// its length, so it is `v`.
-fn span(base: &str, v: &str) -> Text {
-    let start = (v.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
-    let end = start.wrapping_add(v.len());
-    match (u32::try_from(start), u32::try_from(end)) {
-        (Ok(s), Ok(e)) if start <= end && base.get(start..end).is_some() => {
-            Text::Span { start: s, end: e }
-        }
-        _ => Text::Owned(v.into()),
     }
 }
 
@@ -371,24 +408,29 @@ impl<'de> Visitor<'de> for Tree<'_, '_> {
     }
 
     fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
-        Ok(Node::Number(v.into()))
+        // As `Number::from(i64)`: non-negative values are `PosInt`.
+        Ok(u64::try_from(v).map_or(Node::NegInt(v), Node::PosInt))
     }
 
     fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
-        Ok(Node::Number(v.into()))
+        Ok(Node::PosInt(v))
     }
 
     fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
         // What `Value` does (a float JSON can carry is always finite).
-        Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
+        Ok(if v.is_finite() {
+            Node::Float(v)
+        } else {
+            Node::Null
+        })
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node, E> {
-        Ok(Node::String(span(self.base, v)))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Node, E> {
+        text_span(self.base, &mut self.s.escaped, v).map(Node::String)
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::String(Text::Owned(v.into())))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        text_span(self.base, &mut self.s.escaped, v).map(Node::String)
     }
 
     fn visit_unit<E>(self) -> Result<Node, E> {
@@ -400,49 +442,59 @@ impl<'de> Visitor<'de> for Tree<'_, '_> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<Node, A::Error> {
-        let start = self.scratch.items.len();
+        let open = self.s.open_items.len();
         while let Some(item) = seq.next_element_seed(self.reborrow())? {
-            self.scratch.items.push(item);
+            self.s.open_items.push(item);
         }
-        Ok(Node::Array(self.scratch.items.drain(start..).collect()))
+        let start = self.s.items.len();
+        let s = &mut *self.s;
+        s.items.extend(s.open_items.drain(open..));
+        span(start, s.items.len()).map(Node::Array)
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Node, A::Error> {
-        let start = self.scratch.members.len();
-        while let Some(key) = map.next_key_seed(Key { base: self.base })? {
+        let open = self.s.open_members.len();
+        while let Some(key) = map.next_key_seed(Key {
+            base: self.base,
+            escaped: &mut self.s.escaped,
+        })? {
             let value = map.next_value_seed(self.reborrow())?;
-            self.scratch.members.push((key, value));
+            self.s.open_members.push(Member { key, value });
         }
-        Ok(Node::Object(self.scratch.members.drain(start..).collect()))
+        let start = self.s.members.len();
+        let s = &mut *self.s;
+        s.members.extend(s.open_members.drain(open..));
+        span(start, s.members.len()).map(Node::Object)
     }
 }
 
-/// An object key, as a range of the input unless it had escapes.
-struct Key<'b> {
+/// An object key: where it will be in the `Doc`'s text.
+struct Key<'s, 'b> {
     base: &'b str,
+    escaped: &'s mut String,
 }
 
-impl<'de> DeserializeSeed<'de> for Key<'_> {
-    type Value = Text;
+impl<'de> DeserializeSeed<'de> for Key<'_, '_> {
+    type Value = Span;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Text, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Span, D::Error> {
         deserializer.deserialize_str(self)
     }
 }
 
-impl<'de> Visitor<'de> for Key<'_> {
-    type Value = Text;
+impl<'de> Visitor<'de> for Key<'_, '_> {
+    type Value = Span;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("an object key")
     }
 
-    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Text, E> {
-        Ok(span(self.base, v))
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Span, E> {
+        text_span(self.base, self.escaped, v)
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Text, E> {
-        Ok(Text::Owned(v.into()))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Span, E> {
+        text_span(self.base, self.escaped, v)
     }
 }
 
@@ -473,20 +525,30 @@ mod tests {
     }
 
     #[test]
-    fn texts_without_escapes_are_ranges_of_the_line() {
-        let doc = Doc::parse(r#"{"plain":"abc","esc\naped":"a\nb"}"#).expect("doc");
-        let Node::Object(members) = &doc.root else {
-            panic!("object")
-        };
-        assert!(matches!(members[0].0, Text::Span { .. }));
-        assert!(matches!(members[0].1, Node::String(Text::Span { .. })));
-        assert!(matches!(members[1].0, Text::Owned(_)));
-        assert!(matches!(members[1].1, Node::String(Text::Owned(_))));
+    fn texts_are_ranges_of_the_line_and_escaped_ones_follow_it() {
+        let line = r#"{"plain":"abc","esc\naped":"a\nb","list":[1,[2],{"k":"v"}]}"#;
+        let doc = Doc::parse(line).expect("doc");
+        assert_eq!(doc.text, format!("{line}esc\naped") + "a\nb");
+        // `plain` is bytes 2..7 of the line (a container's members are stored when it closes).
+        assert!(
+            doc.members
+                .iter()
+                .any(|m| m.key == Span { start: 2, end: 7 })
+        );
         assert_eq!(doc.root().get("plain").and_then(Json::as_str), Some("abc"));
         assert_eq!(
             doc.root().get("esc\naped").and_then(Json::as_str),
             Some("a\nb")
         );
+        // One table entry per element and member: nothing is stored twice.
+        assert_eq!(doc.items.len(), 4);
+        assert_eq!(doc.members.len(), 4);
+        let list: Vec<Value> = doc
+            .root()
+            .field("list")
+            .map(|l| l.items().map(Json::to_value).collect())
+            .unwrap_or_default();
+        assert_eq!(list, [json!(1), json!([2]), json!({"k": "v"})]);
     }
 
     #[test]
@@ -550,7 +612,7 @@ mod tests {
             [
                 Kind::Null,
                 Kind::Bool(true),
-                Kind::Number(&Number::from(7)),
+                Kind::Number(Number::from(7)),
                 Kind::String("t"),
                 Kind::Array,
                 Kind::Object
