@@ -364,8 +364,9 @@ fn span<E: de::Error>(start: usize, end: usize) -> Result<Span, E> {
 fn text_span<E: de::Error>(base: &str, escaped: &mut String, v: &str) -> Result<Span, E> {
     let offset = (v.as_ptr() as usize).wrapping_sub(base.as_ptr() as usize);
     let end = offset.wrapping_add(v.len());
-    // In range, `base[offset..end]` starts where `v` does and is as long: it is `v`.
-    if offset <= end && base.get(offset..end).is_some() {
+    // In range, `base[offset..end]` starts where `v` does and is as long: it is `v`
+    // (so its ends are character boundaries too). Wrapped values fail the test.
+    if offset <= end && end <= base.len() {
         return span(offset, end);
     }
     let start = base.len() + escaped.len();
