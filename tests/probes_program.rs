@@ -225,3 +225,35 @@ fn program_size_stays_within_the_transport_budget() {
     assert!(shallow.script().len() < deep.script().len());
     assert!(deep.script().len() < 200_000, "{}", deep.script().len());
 }
+
+#[test]
+fn program_writes_each_flush_as_one_gzip_base64_line_behind_the_batch_marker() {
+    let script = deep_program().script().to_owned();
+    // The marker the client looks for, written before the base64 of the gzip.
+    assert!(
+        script.contains(&format!(
+            "'{}' + [Convert]::ToBase64String($ms.ToArray())",
+            fleetscan::probes::BATCH_MARKER
+        )),
+        "batch line not written with the client's marker"
+    );
+    // Compressing, and closing the GZipStream before reading the MemoryStream:
+    // otherwise the last block and the trailer are missing.
+    let compress = script
+        .find("New-Object System.IO.Compression.GZipStream -ArgumentList $ms, ([System.IO.Compression.CompressionMode]::Compress)")
+        .expect("gzip stream");
+    let close = script.find("$gz.Dispose()").expect("closed");
+    let read = script.find("$ms.ToArray()").expect("read");
+    assert!(compress < close && close < read);
+    // Both the flusher runspace and the final drain write through the one writer.
+    assert!(script.contains("$writeBatch = [scriptblock]::Create($WriteBatchText)"));
+    assert!(script.contains("AddArgument($script:FsWriteBatchText)"));
+    assert!(script.contains("function FsDrain { & $script:FsWriteBatch $script:FsQueue }"));
+    // Output goes through [Console]::Out only: never wrapped to the host's width.
+    let formatted: Vec<&str> = script
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter(|l| l.contains("Write-Output") || l.contains("Write-Host"))
+        .collect();
+    assert!(formatted.is_empty(), "{formatted:#?}");
+}

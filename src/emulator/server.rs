@@ -767,8 +767,10 @@ impl PlanJob {
         let host = self;
         let user = self.user.as_str();
         let state = HostState::for_scenario(self.scenario, &self.name, self.seed);
+        let mut batched = false;
         let (out, powershell) = match launched {
             Launch::PowerShell(script) => {
+                batched = script.contains(answers::BATCH_MARKER);
                 let mut state = state;
                 if host.fault == Some(Fault::ProbeError) {
                     let ids = answers::probe_ids(&script);
@@ -800,14 +802,21 @@ impl PlanJob {
         // seconds and at the end (probes::FLUSH_INTERVAL_MS), so a program that ends
         // within one flush interval prints everything at once, as Windows would show
         // it: one Receive. A longer or hanging program has written a first batch.
-        let early: usize = if never_done || runtime > PROGRAM_FLUSH_INTERVAL {
-            out.stdout_lines
-                .iter()
-                .take(out.stdout_lines.len() / 2)
-                .map(|l| l.len() + 2)
-                .sum()
+        let early_lines = if never_done || runtime > PROGRAM_FLUSH_INTERVAL {
+            out.stdout_lines.len() / 2
         } else {
             0
+        };
+        let (stdout, early) = if batched {
+            flushes(&out.stdout_lines, early_lines)
+        } else {
+            let early = out
+                .stdout_lines
+                .iter()
+                .take(early_lines)
+                .map(|l| l.len() + 2)
+                .sum();
+            (out.stdout_text().into_bytes(), early)
         };
         Plan {
             filler: if host.fault == Some(Fault::HugeOutput) {
@@ -815,7 +824,7 @@ impl PlanJob {
             } else {
                 0
             },
-            stdout: out.stdout_text().into_bytes(),
+            stdout,
             early,
             stderr: out.stderr.into_bytes(),
             exit_code: out.exit_code,
@@ -823,6 +832,26 @@ impl PlanJob {
             never_done,
         }
     }
+}
+
+/// The probe program's stdout when it flushes the first `early` lines, then the
+/// rest: one batch line per non-empty flush, each ended by LF as `[Console]::Out.Write`
+/// leaves it; and how many bytes of it the first flush is.
+fn flushes(lines: &[String], early: usize) -> (Vec<u8>, usize) {
+    let (first, rest) = lines.split_at(early.min(lines.len()));
+    let mut stdout = Vec::new();
+    let mut first_len = 0;
+    for (flush, part) in [first, rest].into_iter().enumerate() {
+        if part.is_empty() {
+            continue;
+        }
+        stdout.extend_from_slice(answers::program_batch_line(part).as_bytes());
+        stdout.push(b'\n');
+        if flush == 0 {
+            first_len = stdout.len();
+        }
+    }
+    (stdout, first_len)
 }
 
 fn fnv(bytes: &[u8]) -> u64 {

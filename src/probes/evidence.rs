@@ -4,7 +4,9 @@
 //! The output stream is hostile until parsed: lines that are not JSON objects are
 //! noise (PowerShell warnings, banners) and are skipped; a line longer than
 //! [`MAX_LINE_BYTES`] is not parsed but recorded as that probe's failure; only the
-//! first line per probe id counts.
+//! first line per probe id counts. A batch line ([`super::batch`]) is decoded and its
+//! lines taken one by one as if they had arrived plain; a batch that cannot be decoded
+//! is remembered, and the probes still missing at the end blame it.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -12,6 +14,7 @@ use std::collections::HashMap;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use super::batch::{self, BATCH_MARKER, MAX_BATCH_INFLATED_BYTES, MAX_INFLATED_PER_HOST};
 use super::catalogue::{CheckDef, PROBE_ALIASES};
 use super::json::{Doc, Json, Scratch};
 use super::judge::{self, Ctx, HostFacts};
@@ -70,6 +73,14 @@ pub struct Evidence {
     ignored: usize,
     /// Reused by every line's parse (saves growing fresh vectors per line).
     scratch: Scratch,
+    /// Output batches: bytes inflated so far, and why the first bad one was refused.
+    batches: BatchState,
+}
+
+#[derive(Debug, Clone, Default)]
+struct BatchState {
+    inflated: usize,
+    failure: Option<String>,
 }
 
 impl Evidence {
@@ -80,6 +91,7 @@ impl Evidence {
             probes,
             ignored: 0,
             scratch: Scratch::default(),
+            batches: BatchState::default(),
         }
     }
 
@@ -92,6 +104,10 @@ impl Evidence {
     /// check compares the host's time with it).
     pub fn accept_line_at(&mut self, line: &str, received_at: OffsetDateTime) {
         let line = line.trim_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+        if let Some(payload) = line.strip_prefix(BATCH_MARKER) {
+            self.accept_batch(payload, received_at);
+            return;
+        }
         if !line.starts_with('{') {
             if !line.is_empty() {
                 self.ignored += 1;
@@ -154,6 +170,41 @@ impl Evidence {
         }
     }
 
+    /// Takes the lines of one output batch. A batch inside a batch is noise: the
+    /// program never writes one, and refusing it bounds the work to one level.
+    fn accept_batch(&mut self, payload: &str, received_at: OffsetDateTime) {
+        let room = MAX_INFLATED_PER_HOST.saturating_sub(self.batches.inflated);
+        let (decoded, inflated) =
+            batch::decode_counted(payload, room.min(MAX_BATCH_INFLATED_BYTES));
+        self.batches.inflated = self.batches.inflated.saturating_add(inflated);
+        match decoded {
+            Ok(text) => {
+                for line in text.split('\n') {
+                    if line.trim_start().starts_with(BATCH_MARKER) {
+                        self.ignored += 1;
+                    } else {
+                        self.accept_line_at(line, received_at);
+                    }
+                }
+            }
+            Err(e) => {
+                self.ignored += 1;
+                let per_host = matches!(e, batch::BatchError::TooLarge { .. })
+                    && room < MAX_BATCH_INFLATED_BYTES;
+                let why = if per_host {
+                    format!(
+                        "the host's output batches inflated past the {MAX_INFLATED_PER_HOST}-byte cap per host; the probe lines in the rest were dropped"
+                    )
+                } else {
+                    format!(
+                        "an output batch from the host was corrupt: it {e}; the probe lines in it were lost"
+                    )
+                };
+                self.batches.failure.get_or_insert(why);
+            }
+        }
+    }
+
     /// Records an over-long line as its probe's failure, if its id can be read from the start.
     fn accept_oversized(&mut self, line: &str, received_at: OffsetDateTime) {
         let head = line.get(..256).unwrap_or(line);
@@ -208,6 +259,17 @@ impl Evidence {
     /// Judges the evidence: exactly one result per selected check, in run order.
     /// Checks whose line never arrived are `unknown` with the reason taken from `end`.
     pub fn judge(self, settings: &Settings, end: ProgramEnd) -> Vec<CheckResult> {
+        // A probe line lost in a bad batch is why its check has no evidence.
+        let end = match (&self.batches.failure, end) {
+            (None, end) => end,
+            (Some(why), ProgramEnd::TimedOut) => {
+                ProgramEnd::Failed(format!("{why} (and the host timed out)"))
+            }
+            (Some(why), ProgramEnd::Failed(reason)) => {
+                ProgramEnd::Failed(format!("{why} (and {reason})"))
+            }
+            (Some(why), ProgramEnd::Completed) => ProgramEnd::Failed(why.clone()),
+        };
         let facts = HostFacts::from_lines(
             self.lines
                 .get(CONTEXT_PROBE)

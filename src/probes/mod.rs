@@ -11,10 +11,14 @@
 //!                      └─► collector(): Evidence ──accept_line()──► judge(settings, end) ──► [CheckResult]
 //! ```
 //!
+//! The program writes its lines in gzip+base64 batches ([`batch`]); `accept_line`
+//! takes batch lines and plain JSON lines alike.
+//!
 //! PowerShell gathers facts; Rust judges them. A judge never returns `pass` on
 //! evidence it does not understand: missing keys, wrong types and probe errors
 //! become `unknown` with the reason.
 
+pub mod batch;
 mod catalogue;
 mod error;
 mod evidence;
@@ -25,6 +29,7 @@ mod selection;
 mod settings;
 mod value;
 
+pub use batch::BATCH_MARKER;
 pub use catalogue::{CheckDef, Cost, catalogue, check};
 pub use error::ProbeError;
 pub use evidence::{Evidence, MAX_LINE_BYTES, ProgramEnd};

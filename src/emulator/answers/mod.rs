@@ -3,6 +3,10 @@
 //! the modelled [`HostState`]), a few trivial PowerShell scripts, and a few `cmd`
 //! command lines for `fleetscan run`.
 //!
+//! The probe program's lines are given here one by one; how the program writes them
+//! out (flushes of gzip+base64 batches, [`program_batch_line`]) is applied by the
+//! server, which models when each flush happens.
+//!
 //! Nothing here parses PowerShell beyond the probe markers and a handful of
 //! one-statement forms; anything else answers with PowerShell's or cmd's own
 //! "not recognized" error.
@@ -13,6 +17,10 @@ pub(crate) mod json;
 mod probes;
 mod text;
 
+use std::io::Write as _;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use time::OffsetDateTime;
 
 use super::host::HostState;
@@ -20,6 +28,39 @@ use json::{J, obj};
 
 /// The marker that starts each probe block of the program.
 pub const PROBE_MARKER: &str = "# fleetscan-probe:";
+
+/// The prefix of the line each flush of the probe program writes (the preamble's
+/// `FsWriteBatch`). A program whose text lacks it is an older one that printed its
+/// JSON lines plain.
+pub const BATCH_MARKER: &str = "fleetscan-gz:";
+
+/// One flush of the probe program, as the preamble's `FsWriteBatch` writes it:
+/// [`BATCH_MARKER`], then base64 (standard, padded, unwrapped) of the gzip of the
+/// lines' UTF-8 text, each line ended by LF; no line terminator of its own.
+///
+/// Windows compresses with `GZipStream`'s default level; this uses the fastest one
+/// (an equally valid stream, a little larger) because the emulator shares the CPU
+/// with the scanner it serves.
+pub fn program_batch_line(lines: &[String]) -> String {
+    let mut text = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in lines {
+        text.extend_from_slice(line.as_bytes());
+        text.push(b'\n');
+    }
+    let mut gz = flate2::write::GzEncoder::new(
+        Vec::with_capacity(text.len() / 3),
+        flate2::Compression::fast(),
+    );
+    // Writing to a Vec cannot fail.
+    let gz = gz
+        .write_all(&text)
+        .and_then(|()| gz.finish())
+        .unwrap_or_default();
+    let mut line = String::with_capacity(BATCH_MARKER.len() + gz.len().div_ceil(3) * 4);
+    line.push_str(BATCH_MARKER);
+    B64.encode_string(&gz, &mut line);
+    line
+}
 
 /// What a command printed and how it ended.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

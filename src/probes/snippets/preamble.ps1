@@ -2,6 +2,9 @@
 # Each probe block prints exactly one compact JSON line through Emit. Lines are queued and a
 # background runspace writes them out at most every $script:FsFlushMs milliseconds, plus once at the
 # end, so a quick host answers in one Receive and a probe that hangs still leaves earlier lines.
+# Each flush is ONE stdout line: 'fleetscan-gz:' and the base64 of the gzip of the queued lines
+# (UTF-8, each ended by LF). ~30 KB of JSON leaves as ~8 KB, which WinRS base64-encodes again and
+# NTLM seals: a quarter of the bytes to carry, seal, unseal and parse.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $script:FsQueue = New-Object 'System.Collections.Concurrent.ConcurrentQueue[string]'
@@ -10,28 +13,46 @@ $script:FsFlusher = $null
 $script:FsHandle = $null
 $script:FsWsbBusy = $false
 $script:FsFlushMs = 2000
-function FsDrain {
+# The batch writer, kept as text: the flusher runspace compiles its own copy (a scriptblock from this
+# runspace would run here, not there). [Console]::Out writes the line whole, never wrapped to the
+# host's width as Write-Output may be. Encoding.UTF8.GetBytes writes no BOM. The GZipStream must be
+# closed before ToArray so its last block and trailer are in the MemoryStream (ToArray works on a
+# closed one). Should compressing fail, the lines go out plain, which the client takes as well.
+$script:FsWriteBatch = {
+  param($Queue)
   $sb = New-Object System.Text.StringBuilder
   $line = $null
-  while ($script:FsQueue.TryDequeue([ref]$line)) { [void]$sb.Append($line); [void]$sb.Append("`n") }
-  if ($sb.Length -gt 0) { [Console]::Out.Write($sb.ToString()); [Console]::Out.Flush() }
+  while ($Queue.TryDequeue([ref]$line)) { [void]$sb.Append($line); [void]$sb.Append("`n") }
+  if ($sb.Length -eq 0) { return }
+  $text = $sb.ToString()
+  $out = $null
+  try {
+    $raw = [System.Text.Encoding]::UTF8.GetBytes($text)
+    $ms = New-Object System.IO.MemoryStream
+    $gz = New-Object System.IO.Compression.GZipStream -ArgumentList $ms, ([System.IO.Compression.CompressionMode]::Compress)
+    try { $gz.Write($raw, 0, $raw.Length) } finally { $gz.Dispose() }
+    $out = 'fleetscan-gz:' + [Convert]::ToBase64String($ms.ToArray()) + "`n"
+  } catch { $out = $text }
+  [Console]::Out.Write($out)
+  [Console]::Out.Flush()
 }
+$script:FsWriteBatchText = $script:FsWriteBatch.ToString()
+function FsDrain { & $script:FsWriteBatch $script:FsQueue }
 try {
   $script:FsFlusher = [powershell]::Create()
   [void]$script:FsFlusher.AddScript({
-    param($Queue, $Done, $IntervalMs)
+    param($Queue, $Done, $IntervalMs, $WriteBatchText)
+    $writeBatch = [scriptblock]::Create($WriteBatchText)
     $last = $false
     while (-not $last) {
       $last = $Done.WaitOne($IntervalMs)
-      $sb = New-Object System.Text.StringBuilder
-      $line = $null
-      while ($Queue.TryDequeue([ref]$line)) { [void]$sb.Append($line); [void]$sb.Append("`n") }
-      if ($sb.Length -gt 0) { [Console]::Out.Write($sb.ToString()); [Console]::Out.Flush() }
+      & $writeBatch $Queue
     }
   })
   [void]$script:FsFlusher.AddArgument($script:FsQueue)
   [void]$script:FsFlusher.AddArgument($script:FsDone)
   [void]$script:FsFlusher.AddArgument($script:FsFlushMs)
+  [void]$script:FsFlusher.AddArgument($script:FsWriteBatchText)
   $script:FsHandle = $script:FsFlusher.BeginInvoke()
 } catch { $script:FsFlusher = $null }
 function J($o) { ConvertTo-Json -InputObject $o -Compress -Depth 8 }
