@@ -25,6 +25,18 @@ use super::error::{Action, TlsFailure, WinrmError};
 trait Io: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Io for T {}
 
+/// Read buffer of one connection, in bytes: each read from the socket takes at
+/// most this much, and a response's header block must fit in it.
+///
+/// hyper's default grows the buffer to fit the largest read (up to ~400 KB) and
+/// keeps that capacity for the connection's life; a Create response (~17 KB, the
+/// environment echoed) or a Receive (~40 KB) left every waiting session holding
+/// 32-64 KB. A fixed 8 KB (hyper's own initial size and smallest cap) costs a few
+/// more reads per large response; bodies of any size still arrive whole, since
+/// they are collected chunk by chunk. WinRM response headers are well under 1 KB
+/// (an NTLM challenge is ~400 bytes of base64).
+pub(crate) const READ_BUF_BYTES: usize = 8 * 1024;
+
 /// Where to connect.
 #[derive(Debug, Clone)]
 pub(crate) struct Dial<'a> {
@@ -191,6 +203,7 @@ pub(crate) async fn connect(d: Dial<'_>) -> Result<Connection, WinrmError> {
         }
     };
     let (sender, conn) = http1::Builder::new()
+        .read_buf_exact_size(Some(READ_BUF_BYTES))
         .handshake::<_, Full<Bytes>>(TokioIo::new(io))
         .await
         .map_err(|e| WinrmError::Connect {
@@ -339,5 +352,139 @@ impl Connection {
             "winrm request"
         );
         Ok(reply)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// Answers each request on one connection with the next canned response,
+    /// written in one piece so the client sees as much as its buffer takes.
+    async fn serve(responses: Vec<Vec<u8>>) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            for response in responses {
+                // Requests here have empty bodies: read up to the end of the head.
+                let mut head = Vec::new();
+                while !head.ends_with(b"\r\n\r\n") {
+                    let mut byte = [0u8; 1];
+                    if socket.read(&mut byte).await.unwrap() == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                socket.write_all(&response).await.unwrap();
+            }
+        });
+        port
+    }
+
+    fn response(extra_headers: &str, body: &[u8]) -> Vec<u8> {
+        let mut r = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\n{extra_headers}Content-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        r.extend_from_slice(body);
+        r
+    }
+
+    fn body_of(len: usize, seed: u64) -> Vec<u8> {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        (0..len).map(|_| rng.u8(..)).collect()
+    }
+
+    async fn dial(port: u16) -> Connection {
+        connect(Dial {
+            host: "127.0.0.1",
+            port,
+            path: "/wsman",
+            tls: None,
+            connect_timeout: Duration::from_secs(5),
+        })
+        .await
+        .unwrap()
+    }
+
+    fn post(max_body: usize) -> Post<'static> {
+        Post {
+            action: Action::Receive,
+            authorization: None,
+            content_type: None,
+            body: Bytes::new(),
+            read_timeout: Duration::from_secs(10),
+            max_body,
+        }
+    }
+
+    #[tokio::test]
+    async fn responses_many_times_the_read_buffer_arrive_whole_on_one_connection() {
+        // A large body, then a small one, then a large one again: the capped read
+        // buffer is reused across exchanges without losing or mixing bytes.
+        let bodies = [
+            body_of(40 * READ_BUF_BYTES + 123, 1),
+            body_of(17, 2),
+            body_of(3 * READ_BUF_BYTES, 3),
+        ];
+        let port = serve(bodies.iter().map(|b| response("", b)).collect()).await;
+        let mut conn = dial(port).await;
+        for expected in &bodies {
+            let reply = conn.post(post(1 << 20)).await.unwrap();
+            assert_eq!(reply.status, 200);
+            assert_eq!(reply.body.len(), expected.len());
+            assert!(reply.body == expected[..], "body bytes differ");
+        }
+    }
+
+    #[tokio::test]
+    async fn chunked_response_larger_than_the_read_buffer_arrives_whole() {
+        let body = body_of(5 * READ_BUF_BYTES + 7, 4);
+        let mut wire =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .to_vec();
+        for chunk in body.chunks(3000) {
+            wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            wire.extend_from_slice(chunk);
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b"0\r\n\r\n");
+        let port = serve(vec![wire]).await;
+        let reply = dial(port).await.post(post(1 << 20)).await.unwrap();
+        assert!(reply.body == body[..], "body bytes differ");
+    }
+
+    #[tokio::test]
+    async fn response_headers_of_several_kilobytes_still_fit_the_read_buffer() {
+        // Far more than WinRM sends (an NTLM challenge is ~400 bytes), well inside
+        // the buffer that now also caps the header block.
+        let challenge = "A".repeat(READ_BUF_BYTES / 2);
+        let headers = format!(
+            "WWW-Authenticate: Negotiate {challenge}\r\nWWW-Authenticate: Basic realm=\"x\"\r\n"
+        );
+        let port = serve(vec![response(&headers, b"<ok/>")]).await;
+        let reply = dial(port).await.post(post(1 << 20)).await.unwrap();
+        assert_eq!(reply.www_authenticate.len(), 2);
+        assert_eq!(
+            reply.www_authenticate[0].len(),
+            "Negotiate ".len() + challenge.len()
+        );
+        assert_eq!(&reply.body[..], b"<ok/>");
+    }
+
+    #[tokio::test]
+    async fn body_over_max_body_is_too_large_even_when_read_in_small_pieces() {
+        let body = body_of(4 * READ_BUF_BYTES, 5);
+        let port = serve(vec![response("", &body)]).await;
+        let err = dial(port)
+            .await
+            .post(post(3 * READ_BUF_BYTES))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WinrmError::TooLarge { .. }), "{err:?}");
     }
 }
