@@ -432,6 +432,10 @@ impl Session {
                         host: host.clone(),
                         detail: format!("sealing failed: {e:?}"),
                     })?;
+                // The plaintext is not needed once sealed; without this it would
+                // live beside the sealed copy until the response arrives (the
+                // whole wait of a Receive, or a Create of ~17 KB).
+                drop(xml);
                 (body, seal::SEALED_CONTENT_TYPE, true)
             }
             SessionAuth::Ntlm { sealed: false, .. } | SessionAuth::Basic(_) => (

@@ -72,9 +72,14 @@ impl Session {
         );
         // If the deadline interrupts Create, the shell may exist with an id we never
         // saw; its IdleTimeOut (set above) is the only cleanup possible.
-        let body = self.soap(Action::Create, create, Some(limits)).await?;
-        let shell_id = response::shell_id(&body, self.xml_limits())
-            .map_err(|e| self.response_error(Action::Create, e))?;
+        // The Create response echoes the whole environment (~17 KB with a prepared
+        // program, as Windows does); scoped so it is freed before the command runs
+        // instead of being held through every Receive of a waiting session.
+        let shell_id = {
+            let body = self.soap(Action::Create, create, Some(limits)).await?;
+            response::shell_id(&body, self.xml_limits())
+                .map_err(|e| self.response_error(Action::Create, e))?
+        };
         let mut phase = Phase::ShellOnly;
         let result = self
             .drive(&shell_id, &command_line_xml, sink, limits, &mut phase)
@@ -96,9 +101,12 @@ impl Session {
         phase: &mut Phase,
     ) -> Result<CommandExit, WinrmError> {
         let xml = envelope::command(&self.header, shell_id, command_line_xml);
-        let body = self.soap(Action::Command, xml, Some(limits)).await?;
-        let command_id = response::command_id(&body, self.xml_limits())
-            .map_err(|e| self.response_error(Action::Command, e))?;
+        // Scoped like Create's: nothing of the Command exchange outlives the id.
+        let command_id = {
+            let body = self.soap(Action::Command, xml, Some(limits)).await?;
+            response::command_id(&body, self.xml_limits())
+                .map_err(|e| self.response_error(Action::Command, e))?
+        };
         *phase = Phase::Running {
             command_id: command_id.clone(),
         };
