@@ -105,7 +105,8 @@ where
     let mut records: Vec<Option<J::Record>> = hosts.iter().map(|_| None).collect();
     let limit = Arc::new(Semaphore::new(opts.concurrency.max(1)));
     let mut running: JoinSet<(usize, J::Record)> = JoinSet::new();
-    let mut task_index: HashMap<tokio::task::Id, usize> = HashMap::new();
+    let mut task_index: HashMap<tokio::task::Id, usize> =
+        HashMap::with_capacity(opts.concurrency.clamp(1, hosts.len().max(1)));
     let mut next = 0usize;
 
     loop {
@@ -122,10 +123,15 @@ where
             // join_next is cancel safe: a result not taken now stays in the set.
             Some(joined) = running.join_next_with_id(), if !running.is_empty() => {
                 let (index, record) = match joined {
-                    Ok((_id, done)) => done,
+                    Ok((id, done)) => {
+                        // Pruned as tasks end, so the map holds the hosts in flight,
+                        // not one entry per host of the whole fleet.
+                        task_index.remove(&id);
+                        done
+                    }
                     Err(err) => {
                         // A host task panicked or was aborted: our bug, not the host's.
-                        let Some(index) = task_index.get(&err.id()).copied() else { continue };
+                        let Some(index) = task_index.remove(&err.id()) else { continue };
                         let summary = failed_summary(
                             Outcome::ProtocolError,
                             format!("internal error while scanning this host ({err}); please report it"),
@@ -411,6 +417,9 @@ mod tests {
             cancel: &CancellationToken,
         ) -> Result<i32, HostError> {
             sink.stdout_line("first");
+            if self.name.starts_with("panics") {
+                panic!("scripted bug while scanning {}", self.name);
+            }
             if self.name.starts_with("stuck") {
                 // Ignores its deadline entirely: only the backstop can end it.
                 std::future::pending::<()>().await;
@@ -515,6 +524,39 @@ mod tests {
         let (records, remote) = scan(&names, &opts(), CancellationToken::new()).await;
         assert!(records.iter().all(|r| r.1.outcome == Outcome::Scanned));
         assert_eq!(remote.max_in_flight.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_panicking_host_task_becomes_its_own_protocol_error_record_among_many() {
+        // More hosts than the concurrency limit, so task ids are looked up (and
+        // pruned) while other hosts have already finished and left the map.
+        let names: Vec<String> = (0..12)
+            .map(|i| {
+                if i % 4 == 1 {
+                    format!("panics{i}")
+                } else {
+                    format!("ok{i}")
+                }
+            })
+            .collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let (records, _) = scan(&names, &opts(), CancellationToken::new()).await;
+        for (name, record) in names.iter().zip(&records) {
+            assert_eq!(record.0, *name);
+            if name.starts_with("panics") {
+                assert_eq!(record.1.outcome, Outcome::ProtocolError, "{name}");
+                assert!(
+                    record
+                        .1
+                        .error
+                        .as_deref()
+                        .unwrap()
+                        .contains("internal error")
+                );
+            } else {
+                assert_eq!(record.1.outcome, Outcome::Scanned, "{name}");
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]
