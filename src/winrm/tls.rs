@@ -1,4 +1,4 @@
-//! rustls client configurations, built once per run and shared by every host:
+//! rustls client configurations, built on first HTTPS use and shared by every host:
 //! platform roots plus an optional CA bundle, or (only when asked for) no
 //! verification. Only the ring provider is used (`builder_with_provider`), so a
 //! second provider elsewhere in the tree cannot make config building fail.
@@ -139,30 +139,72 @@ pub enum TlsOverride {
 /// The shared TLS configurations of one client.
 #[derive(Debug)]
 pub(crate) struct TlsConfigs {
-    default: Arc<ClientConfig>,
+    /// The client's own CA bundle (`extra_ca_pem`), already checked.
+    extra_ca: Option<PathBuf>,
+    insecure_default: bool,
+    /// Built on the first HTTPS host: loading and parsing the platform roots
+    /// costs milliseconds that an HTTP-only fleet should not pay.
+    default: Mutex<Option<Arc<ClientConfig>>>,
     insecure: Mutex<Option<Arc<ClientConfig>>>,
     extra: Mutex<HashMap<PathBuf, Arc<ClientConfig>>>,
 }
 
+/// Reads a CA bundle and adds it to an empty store, so a missing, non-PEM or
+/// unusable bundle fails before any host (without loading the platform roots).
+fn check_ca_bundle(path: &Path) -> Result<(), WinrmError> {
+    let mut roots = RootCertStore::empty();
+    for cert in read_pem(path)? {
+        roots.add(cert).map_err(|e| WinrmError::Config {
+            detail: format!("CA bundle {}: {e}", path.display()),
+        })?;
+    }
+    Ok(())
+}
+
 impl TlsConfigs {
-    /// Builds the default configuration now, so a bad CA file fails before any host.
+    /// Checks the CA bundle now, so a bad CA file fails before any host; the
+    /// default configuration itself is built on first HTTPS use.
     pub(crate) fn new(extra_ca: Option<&Path>, insecure_default: bool) -> Result<Self, WinrmError> {
-        let default = if insecure_default {
-            insecure()?
-        } else {
-            verified(extra_ca)?
-        };
+        if !insecure_default && let Some(path) = extra_ca {
+            check_ca_bundle(path)?;
+        }
         Ok(Self {
-            default,
+            extra_ca: extra_ca.map(Path::to_path_buf),
+            insecure_default,
+            default: Mutex::new(None),
             insecure: Mutex::new(None),
             extra: Mutex::new(HashMap::new()),
         })
     }
 
+    /// Whether the default configuration has been built (tests only).
+    #[cfg(test)]
+    fn default_built(&self) -> bool {
+        self.default
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
     /// The configuration for one host, built on first use and cached.
     pub(crate) fn for_override(&self, o: &TlsOverride) -> Result<Arc<ClientConfig>, WinrmError> {
         match o {
-            TlsOverride::Default => Ok(self.default.clone()),
+            TlsOverride::Default => {
+                let mut slot = self
+                    .default
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                if let Some(c) = slot.as_ref() {
+                    return Ok(c.clone());
+                }
+                let c = if self.insecure_default {
+                    insecure()?
+                } else {
+                    verified(self.extra_ca.as_deref())?
+                };
+                *slot = Some(c.clone());
+                Ok(c)
+            }
             TlsOverride::Insecure => {
                 // Tiny critical sections, no await inside: a std Mutex is enough.
                 let mut slot = self
@@ -189,5 +231,59 @@ impl TlsConfigs {
                 Ok(c)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ca_pem() -> String {
+        let key = rcgen::KeyPair::generate().expect("key");
+        rcgen::CertificateParams::new(vec!["ca.test".to_owned()])
+            .expect("params")
+            .self_signed(&key)
+            .expect("self-signed")
+            .pem()
+    }
+
+    #[test]
+    fn default_config_is_built_on_first_https_use_not_at_client_creation() {
+        let configs = TlsConfigs::new(None, false).expect("configs");
+        assert!(!configs.default_built());
+        let first = configs.for_override(&TlsOverride::Default).expect("first");
+        assert!(configs.default_built());
+        let second = configs.for_override(&TlsOverride::Default).expect("second");
+        assert!(Arc::ptr_eq(&first, &second), "built once, then shared");
+    }
+
+    #[test]
+    fn missing_ca_bundle_fails_at_client_creation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = TlsConfigs::new(Some(&dir.path().join("absent.pem")), false)
+            .expect_err("a missing bundle must fail before any host");
+        assert!(err.to_string().contains("cannot read CA bundle"), "{err}");
+    }
+
+    #[test]
+    fn ca_bundle_without_certificates_fails_at_client_creation() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("empty.pem");
+        std::fs::write(&path, "not a certificate\n").expect("write");
+        let err = TlsConfigs::new(Some(&path), false).expect_err("must fail");
+        assert!(err.to_string().contains("holds no certificate"), "{err}");
+    }
+
+    #[test]
+    fn valid_ca_bundle_is_accepted_and_used_lazily() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, ca_pem()).expect("write");
+        let configs = TlsConfigs::new(Some(&path), false).expect("configs");
+        assert!(!configs.default_built());
+        configs
+            .for_override(&TlsOverride::Default)
+            .expect("default config with the extra CA");
+        assert!(configs.default_built());
     }
 }
