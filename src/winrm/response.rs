@@ -11,7 +11,8 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::fault::{WsmanFault, find_fault};
 use super::xml::{
-    Element, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_TRANSFER, NS_WSMAN, XmlError, XmlLimits, parse,
+    Element, NS_ADDRESSING, NS_SHELL, NS_SOAP, NS_TRANSFER, NS_WSMAN, XmlError, XmlLimits,
+    parse_pruned,
 };
 
 const STATE_DONE: &str =
@@ -74,7 +75,17 @@ pub(crate) struct ReceiveOutput {
 
 /// Parses an envelope and turns an `s:Fault` into [`ResponseError::Fault`].
 pub(crate) fn envelope(bytes: &[u8], limits: XmlLimits) -> Result<Element, ResponseError> {
-    let root = parse(bytes, limits).map_err(ResponseError::Xml)?;
+    envelope_pruned(bytes, limits, &[])
+}
+
+/// [`envelope`], without keeping the content of the elements in `prune`
+/// (see [`parse_pruned`]: the document is checked all the same).
+fn envelope_pruned(
+    bytes: &[u8],
+    limits: XmlLimits,
+    prune: &[(&str, &str)],
+) -> Result<Element, ResponseError> {
+    let root = parse_pruned(bytes, limits, prune).map_err(ResponseError::Xml)?;
     if !root.is(NS_SOAP, "Envelope") {
         return Err(ResponseError::NotSoap);
     }
@@ -91,8 +102,11 @@ fn body(root: &Element) -> Result<&Element, ResponseError> {
 
 /// The shell id from a CreateResponse: `rsp:Shell/rsp:ShellId`, else the
 /// `ShellId` selector of `x:ResourceCreated` (older servers send only that; WinRb `open_shell_v2.xml`).
+///
+/// Windows echoes the shell's whole `rsp:Environment` (our program, ~17 KB)
+/// in the response; it is read and checked but not kept.
 pub(crate) fn shell_id(bytes: &[u8], limits: XmlLimits) -> Result<String, ResponseError> {
-    let root = envelope(bytes, limits)?;
+    let root = envelope_pruned(bytes, limits, &[(NS_SHELL, "Environment")])?;
     let body = body(&root)?;
     if let Some(id) = body.path(&[(NS_SHELL, "Shell"), (NS_SHELL, "ShellId")]) {
         return non_empty(&id.text, "rsp:ShellId");
@@ -488,5 +502,66 @@ mod tests {
         ));
         assert_eq!(parse_exit_code("4294967295"), Ok(-1));
         assert!(parse_exit_code("abc").is_err());
+    }
+
+    #[test]
+    fn create_response_echoing_the_environment_yields_the_shell_id() {
+        let env = capture("test_winrs_environment.yml");
+        let create = env[0].response.as_bytes();
+        assert!(
+            String::from_utf8_lossy(create).contains("Environment"),
+            "the capture echoes the environment"
+        );
+        let full = envelope(create, lim()).expect("full tree");
+        let expected = body(&full)
+            .expect("body")
+            .path(&[(NS_SHELL, "Shell"), (NS_SHELL, "ShellId")])
+            .expect("ShellId")
+            .text
+            .clone();
+        assert_eq!(shell_id(create, lim()), Ok(expected));
+    }
+
+    #[test]
+    fn create_response_cut_or_broken_inside_the_environment_is_rejected() {
+        let env = capture("test_winrs_environment.yml");
+        let create = env[0].response.as_str();
+        let at = create.find("<rsp:Variable").expect("an echoed variable");
+        for cut in (0..create.len()).step_by(29) {
+            assert!(
+                shell_id(&create.as_bytes()[..cut], lim()).is_err(),
+                "cut at {cut}"
+            );
+        }
+        let bad_entity = format!("{}&bogus;{}", &create[..at], &create[at..]);
+        assert!(matches!(
+            shell_id(bad_entity.as_bytes(), lim()),
+            Err(ResponseError::Xml(XmlError::Malformed(_)))
+        ));
+        let unbound = format!("{}<q:x/>{}", &create[..at], &create[at..]);
+        assert!(matches!(
+            shell_id(unbound.as_bytes(), lim()),
+            Err(ResponseError::Xml(XmlError::Malformed(_)))
+        ));
+        let deep = format!(
+            "{}{}{}{}",
+            &create[..at],
+            "<a>".repeat(70),
+            "</a>".repeat(70),
+            &create[at..]
+        );
+        assert_eq!(
+            shell_id(deep.as_bytes(), lim()),
+            Err(ResponseError::Xml(XmlError::TooDeep(64)))
+        );
+        let few = XmlLimits {
+            max_depth: 64,
+            max_elements: 12,
+        };
+        let many = format!("{}{}{}", &create[..at], "<b/>".repeat(20), &create[at..]);
+        assert_eq!(
+            shell_id(many.as_bytes(), few),
+            Err(ResponseError::Xml(XmlError::TooManyElements(12)))
+        );
     }
 }

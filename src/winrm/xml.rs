@@ -186,6 +186,24 @@ fn resolved_ns(r: ResolveResult<'_>) -> Result<Ns, XmlError> {
 /// # Errors
 /// [`XmlError`] for anything not well-formed or over the limits; never panics.
 pub(crate) fn parse(bytes: &[u8], limits: XmlLimits) -> Result<Element, XmlError> {
+    parse_pruned(bytes, limits, &[])
+}
+
+/// Parses a whole document like [`parse`], but keeps elements named in `prune`
+/// (by namespace and local name) without their content: no children, no text.
+/// The pruned content is still read and checked exactly as [`parse`] checks it
+/// (well-formedness, namespace prefixes, attributes, entities, depth and element
+/// caps), so a document is accepted or rejected the same either way; only the
+/// tree of what the caller never reads is not built. A CreateResponse echoes the
+/// whole `rsp:Environment` (our ~17 KB program), of which only the ShellId is wanted.
+///
+/// # Errors
+/// [`XmlError`] for anything not well-formed or over the limits; never panics.
+pub(crate) fn parse_pruned(
+    bytes: &[u8],
+    limits: XmlLimits,
+    prune: &[(&str, &str)],
+) -> Result<Element, XmlError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| XmlError::Malformed(format!("not UTF-8 at byte {}", e.valid_up_to())))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
@@ -194,6 +212,8 @@ pub(crate) fn parse(bytes: &[u8], limits: XmlLimits) -> Result<Element, XmlError
     let mut stack: Vec<Element> = Vec::new();
     let mut root: Option<Element> = None;
     let mut count = 0usize;
+    // Open elements inside a pruned element: read and checked, not kept.
+    let mut skipped = 0usize;
     loop {
         let (ns, event) = reader
             .read_resolved_event()
@@ -214,8 +234,15 @@ pub(crate) fn parse(bytes: &[u8], limits: XmlLimits) -> Result<Element, XmlError
                 if count > limits.max_elements {
                     return Err(XmlError::TooManyElements(limits.max_elements));
                 }
-                if stack.len() >= limits.max_depth {
+                if stack.len() + skipped >= limits.max_depth {
                     return Err(XmlError::TooDeep(limits.max_depth));
+                }
+                if skipped > 0 || stack.last().is_some_and(|top| is_pruned(top, prune)) {
+                    check_attributes(&reader, start)?;
+                    if matches!(event, Event::Start(_)) {
+                        skipped += 1;
+                    }
+                    continue;
                 }
                 let local = start.local_name().as_ref().to_owned();
                 let mut attrs = Vec::new();
@@ -250,12 +277,17 @@ pub(crate) fn parse(bytes: &[u8], limits: XmlLimits) -> Result<Element, XmlError
                     stack.push(element);
                 }
             }
+            Event::End(_) if skipped > 0 => skipped -= 1,
             Event::End(_) => {
                 let element = stack
                     .pop()
                     .ok_or_else(|| XmlError::Malformed("end tag without a start tag".to_owned()))?;
                 attach(&mut stack, &mut root, element);
             }
+            // Text inside a pruned element (never outside the root, so the
+            // check in `push_text` has nothing to reject).
+            Event::Text(_) | Event::CData(_)
+                if stack.last().is_some_and(|top| is_pruned(top, prune)) => {}
             Event::Text(t) => {
                 let content = t.xml10_content();
                 push_text(&mut stack, &content)?;
@@ -272,7 +304,9 @@ pub(crate) fn parse(bytes: &[u8], limits: XmlLimits) -> Result<Element, XmlError
                         .to_owned(),
                     Err(e) => return Err(XmlError::Malformed(e.to_string())),
                 };
-                push_text(&mut stack, &resolved)?;
+                if !stack.last().is_some_and(|top| is_pruned(top, prune)) {
+                    push_text(&mut stack, &resolved)?;
+                }
             }
             Event::DocType(_) => {
                 // SOAP forbids a DTD (SOAP 1.2 part 1, 5); refusing it also rules out entity tricks.
@@ -290,6 +324,30 @@ pub(crate) fn parse(bytes: &[u8], limits: XmlLimits) -> Result<Element, XmlError
         ));
     }
     root.ok_or_else(|| XmlError::Malformed("no root element".to_owned()))
+}
+
+/// True if `element`'s content is not kept.
+fn is_pruned(element: &Element, prune: &[(&str, &str)]) -> bool {
+    prune.iter().any(|(ns, local)| element.is(ns, local))
+}
+
+/// The checks [`parse`] makes of a kept element's attributes, without keeping them.
+fn check_attributes(
+    reader: &NsReader<&[u8]>,
+    start: &quick_xml::events::BytesStart<'_>,
+) -> Result<(), XmlError> {
+    for attr in start.attributes() {
+        let attr = attr.map_err(|e| XmlError::Malformed(e.to_string()))?;
+        let key = attr.key;
+        if key.as_ref() == "xmlns" || key.as_ref().starts_with("xmlns:") {
+            continue;
+        }
+        let (ans, _) = reader.resolver().resolve_attribute(key);
+        resolved_ns(ans)?;
+        attr.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+            .map_err(|e| XmlError::Malformed(e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn push_text(stack: &mut [Element], content: &str) -> Result<(), XmlError> {
@@ -378,6 +436,64 @@ mod tests {
         };
         assert_eq!(
             parse(doc.as_bytes(), limits),
+            Err(XmlError::TooManyElements(10))
+        );
+    }
+
+    const PRUNE: &[(&str, &str)] = &[("urn:a", "P")];
+
+    #[test]
+    fn pruned_element_is_kept_without_its_content() {
+        let doc = br#"<E xmlns="urn:a"><P n="1">text<V Name="x">a&amp;b</V><V/></P><C>c</C></E>"#;
+        let full = parse(doc, XmlLimits::default()).expect("full");
+        let pruned = parse_pruned(doc, XmlLimits::default(), PRUNE).expect("pruned");
+        let p = pruned.child("urn:a", "P").expect("P kept");
+        assert_eq!(p.attr("n"), Some("1"));
+        assert!(p.children.is_empty() && p.text.is_empty());
+        assert_eq!(pruned.child("urn:a", "C"), full.child("urn:a", "C"));
+        assert_eq!(
+            full.child("urn:a", "P").map(|p| p.children.len()),
+            Some(2),
+            "the full parse keeps what the pruned one drops"
+        );
+    }
+
+    #[test]
+    fn pruned_content_is_checked_like_the_rest() {
+        let bad: &[&str] = &[
+            "<x:V/>",
+            r#"<V x:n="1"/>"#,
+            "&unknown;",
+            "&#xFFFFFFFF;",
+            r#"<V n="&bad;"/>"#,
+            r#"<V n="1" n="2"/>"#,
+            "<V></W>",
+            "<V>",
+            "</E>",
+        ];
+        for inner in bad {
+            let doc = format!(r#"<E xmlns="urn:a"><P>{inner}</P></E>"#);
+            let full = parse(doc.as_bytes(), XmlLimits::default());
+            let pruned = parse_pruned(doc.as_bytes(), XmlLimits::default(), PRUNE);
+            assert!(full.is_err(), "{inner}");
+            assert!(pruned.is_err(), "{inner} must be rejected when pruned too");
+        }
+        let deep = format!(
+            r#"<E xmlns="urn:a"><P>{}{}</P></E>"#,
+            "<a>".repeat(100),
+            "</a>".repeat(100)
+        );
+        assert_eq!(
+            parse_pruned(deep.as_bytes(), XmlLimits::default(), PRUNE),
+            Err(XmlError::TooDeep(64))
+        );
+        let many = format!(r#"<E xmlns="urn:a"><P>{}</P></E>"#, "<b/>".repeat(50));
+        let limits = XmlLimits {
+            max_depth: 8,
+            max_elements: 10,
+        };
+        assert_eq!(
+            parse_pruned(many.as_bytes(), limits, PRUNE),
             Err(XmlError::TooManyElements(10))
         );
     }
