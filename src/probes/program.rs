@@ -56,17 +56,17 @@ impl Program {
                 + EPILOGUE.len()
                 + probes.iter().map(|p| p.script.len() + 64).sum::<usize>(),
         );
-        script.push_str(PREAMBLE);
+        push_compact(&mut script, PREAMBLE);
         for p in &probes {
             script.push('\n');
             script.push_str(PROBE_MARKER);
             script.push_str(p.id);
             script.push('\n');
-            script.push_str(p.script.trim_end());
+            push_compact(&mut script, p.script.trim_end());
             script.push('\n');
         }
         script.push('\n');
-        script.push_str(EPILOGUE);
+        push_compact(&mut script, EPILOGUE);
         Ok(Program {
             script,
             checks,
@@ -98,6 +98,119 @@ impl Program {
     pub fn collector(&self) -> Evidence {
         Evidence::new(self.checks.clone(), self.probes.clone())
     }
+}
+
+/// Appends `snippet` without its comment-only lines, blank lines and leading
+/// indentation: the program travels gzip+base64 in the sealed Create request and
+/// Windows echoes it sealed in the response, so every byte costs twice per host.
+///
+/// Only lines that start outside any string literal are touched. A small lexer
+/// tracks `'…'` (with `''`) and `"…"` (with `` ` `` escapes and `""`) across
+/// lines; whenever it meets something it does not model (a here-string, a block
+/// comment, a subexpression inside a double-quoted string, a `#` glued to a
+/// word, a `#requires` directive, non-ASCII text) or ends inside a string, the
+/// snippet is appended unchanged.
+fn push_compact(script: &mut String, snippet: &str) {
+    match compact(snippet) {
+        Some(lines) => {
+            for (i, line) in lines.iter().enumerate() {
+                if i > 0 {
+                    script.push('\n');
+                }
+                script.push_str(line);
+            }
+            if snippet.ends_with('\n') {
+                script.push('\n');
+            }
+        }
+        None => script.push_str(snippet),
+    }
+}
+
+/// Where the lexer stands at the end of a line.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Lex {
+    Code,
+    Single,
+    Double,
+}
+
+/// The kept lines of `snippet`, or `None` when stripping is not provably safe.
+fn compact(snippet: &str) -> Option<Vec<&str>> {
+    if !snippet.is_ascii() {
+        return None;
+    }
+    let mut state = Lex::Code;
+    let mut kept: Vec<&str> = Vec::new();
+    for raw in snippet.lines() {
+        let line = if state == Lex::Code {
+            let code = raw.trim_start();
+            // After a backtick line continuation a blank or comment line ends the
+            // statement; dropping it would join two lines.
+            let continued = kept.last().is_some_and(|l| l.ends_with('`'));
+            if continued && (code.is_empty() || code.starts_with('#')) {
+                return None;
+            }
+            if code.is_empty() {
+                continue;
+            }
+            if code.starts_with('#') {
+                // `#requires` is a directive, and `<#` a block comment, not a line comment.
+                if code.len() >= 9 && code[..9].eq_ignore_ascii_case("#requires") {
+                    return None;
+                }
+                continue;
+            }
+            code
+        } else {
+            raw
+        };
+        state = lex_line(line, state)?;
+        kept.push(line);
+    }
+    (state == Lex::Code).then_some(kept)
+}
+
+/// Advances the lexer over one line; `None` for anything it does not model.
+fn lex_line(line: &str, mut state: Lex) -> Option<Lex> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let next = b.get(i + 1).copied();
+        match state {
+            Lex::Code => match c {
+                b'`' => i += 1,
+                b'\'' => state = Lex::Single,
+                b'"' => state = Lex::Double,
+                b'@' if matches!(next, Some(b'\'' | b'"')) => return None,
+                b'<' if next == Some(b'#') => return None,
+                b'#' => {
+                    // A trailing comment only after whitespace; `a#b` is a word.
+                    let after_space = i == 0 || b.get(i - 1).is_some_and(u8::is_ascii_whitespace);
+                    return after_space.then_some(Lex::Code);
+                }
+                _ => {}
+            },
+            Lex::Single => {
+                if c == b'\'' {
+                    if next == Some(b'\'') {
+                        i += 1;
+                    } else {
+                        state = Lex::Code;
+                    }
+                }
+            }
+            Lex::Double => match c {
+                b'`' => i += 1,
+                b'$' if next == Some(b'(') => return None,
+                b'"' if next == Some(b'"') => i += 1,
+                b'"' => state = Lex::Code,
+                _ => {}
+            },
+        }
+        i += 1;
+    }
+    Some(state)
 }
 
 #[cfg(test)]
@@ -248,5 +361,115 @@ mod tests {
     #[test]
     fn vss_writers_probe_lists_writers_with_vssadmin() {
         assert!(probe_def("vss.writers").is_some_and(|p| p.script.contains("'list writers'")));
+    }
+
+    /// Node kinds in document order, with the text of every leaf and every string
+    /// node; comments left out. Equal shapes mean the same program.
+    fn shape(text: &str) -> Vec<String> {
+        let mut parser = tree_sitter::Parser::new();
+        parser
+            .set_language(&tree_sitter_powershell::LANGUAGE.into())
+            .expect("grammar loads");
+        let tree = parser.parse(text, None).expect("parser returns a tree");
+        let mut out = Vec::new();
+        let mut stack = vec![tree.root_node()];
+        while let Some(node) = stack.pop() {
+            if node.kind() == "comment" {
+                continue;
+            }
+            out.push(node.kind().to_owned());
+            if node.child_count() == 0 || node.kind().contains("string") {
+                out.push(text[node.byte_range()].to_owned());
+            }
+            let mut cursor = node.walk();
+            let children: Vec<_> = node.children(&mut cursor).collect();
+            stack.extend(children.into_iter().rev());
+        }
+        out
+    }
+
+    fn compacted(snippet: &str) -> String {
+        let mut out = String::new();
+        push_compact(&mut out, snippet);
+        out
+    }
+
+    #[test]
+    fn compacting_a_snippet_keeps_every_token_and_string() {
+        let snippets = PROBES
+            .iter()
+            .map(|p| (p.id, p.script))
+            .chain([("preamble", PREAMBLE), ("epilogue", EPILOGUE)]);
+        for (name, text) in snippets {
+            let small = compacted(text);
+            assert!(parse_errors(&small).is_empty(), "{name}");
+            assert_eq!(shape(text), shape(&small), "{name}");
+        }
+    }
+
+    #[test]
+    fn compacting_drops_comment_lines_and_indentation_of_the_shared_snippets() {
+        for (name, text) in [("preamble", PREAMBLE), ("epilogue", EPILOGUE)] {
+            let small = compacted(text);
+            assert!(compact(text).is_some(), "{name} is compacted");
+            assert!(small.len() < text.len(), "{name}");
+            assert!(!small.lines().any(|l| l.starts_with('#')), "{name}");
+            assert!(!small.lines().any(|l| l.starts_with(' ')), "{name}");
+        }
+    }
+
+    #[test]
+    fn compacting_keeps_multi_line_strings_verbatim() {
+        let text = "if ($a) {\n  $s = 'one\n    # not a comment\n  it''s'\n  $d = \"x\n   `\" y\"\n  # gone\n}\n";
+        assert_eq!(
+            compacted(text),
+            "if ($a) {\n$s = 'one\n    # not a comment\n  it''s'\n$d = \"x\n   `\" y\"\n}\n"
+        );
+    }
+
+    #[test]
+    fn compacting_leaves_what_it_does_not_model_alone() {
+        for text in [
+            "$h = @'\n  x\n'@\n",
+            "$h = @\"\n  x\n\"@\n",
+            "<# block\n  comment #>\n  $a = 1\n",
+            "$d = \"a $(\n  'b') c\"\n",
+            "#Requires -Version 5\n  $a = 1\n",
+            "Write-Output a#b\n  $a = 1\n",
+            "Get-Item x `\n  # comment\n  -Force\n",
+            "$s = 'never closed\n",
+            "$s = 'caf\u{e9}'\n  $a = 1\n",
+        ] {
+            assert_eq!(compact(text), None, "{text}");
+            assert_eq!(compacted(text), text);
+        }
+    }
+
+    #[test]
+    fn compacting_keeps_trailing_comments_and_line_continuations() {
+        let text = "  Get-Item x `\n    -Force # why\n";
+        assert_eq!(compacted(text), "Get-Item x `\n-Force # why\n");
+    }
+
+    #[test]
+    fn compacted_program_payload_is_smaller_than_the_plain_one() {
+        let deep = Program::assemble(&Selection::all(true)).expect("valid");
+        let mut plain = String::from(PREAMBLE);
+        for id in deep.probe_ids() {
+            let p = probe_def(id).expect("probe");
+            plain.push_str(&format!("\n{PROBE_MARKER}{id}\n{}\n", p.script.trim_end()));
+        }
+        plain.push('\n');
+        plain.push_str(EPILOGUE);
+        assert_eq!(shape(&plain), shape(deep.script()));
+        let size = |s: &str| {
+            crate::winrm::PreparedScript::new(s)
+                .environment()
+                .iter()
+                .map(|(_, v)| v.len())
+                .sum::<usize>()
+        };
+        let (before, after) = (size(&plain), size(deep.script()));
+        assert!(after * 100 <= before * 95, "{before} -> {after}");
     }
 }
