@@ -77,6 +77,8 @@ struct Row {
     ideal: f64,
     requests_per_host: f64,
     scanned: usize,
+    /// The emulator's CPU seconds while the scan ran (it shares the cores).
+    emulator_cpu: Option<f64>,
 }
 
 fn main() -> Result<()> {
@@ -258,6 +260,7 @@ fn run_one(
         ]);
     }
     let me = std::env::current_exe()?;
+    let emulator_before = server.cpu_seconds();
     let out = Command::new(me)
         .arg("--measure")
         .arg(bin)
@@ -265,6 +268,10 @@ fn run_one(
         .env("FLEETSCAN_PASSWORD", "fleetscan")
         .stderr(Stdio::inherit())
         .output()?;
+    let emulator_cpu = server
+        .cpu_seconds()
+        .zip(emulator_before)
+        .map(|(after, before)| after - before);
     server.stop();
     let usage = parse_usage(&String::from_utf8_lossy(&out.stdout))?;
     if usage.exit != 0 {
@@ -288,6 +295,7 @@ fn run_one(
         ideal,
         requests_per_host,
         scanned,
+        emulator_cpu,
     })
 }
 
@@ -319,6 +327,20 @@ impl Emulator {
                 Err(format!("the emulator did not get ready: {other:?}").into())
             }
         }
+    }
+
+    /// User + system CPU seconds the emulator has used so far (Linux `/proc`), if readable.
+    fn cpu_seconds(&self) -> Option<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).ok()?;
+        // Fields after the parenthesised command name; utime and stime are the 14th
+        // and 15th fields of the whole line, in clock ticks.
+        let rest = stat.rsplit_once(')')?.1;
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        let utime: f64 = fields.get(11)?.parse().ok()?;
+        let stime: f64 = fields.get(12)?.parse().ok()?;
+        // SAFETY: sysconf only reads a configuration value.
+        let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+        (ticks > 0).then(|| (utime + stime) / ticks as f64)
     }
 
     fn stop(&mut self) {
@@ -392,11 +414,11 @@ fn render(rows: &[Row], opts: &Options) -> String {
         "Latency {} per HTTP exchange, program runtime {} per host, healthy fleet, all checks, every report written.\n\n",
         opts.latency, opts.ps_runtime
     ));
-    s.push_str("| transport | hosts | concurrency | wall (s) | ideal (s) | wall / ideal | requests / host (pywinrm) | client CPU / host (ms) | client peak RSS (MiB) | RSS / concurrent session (KiB) | scanned |\n");
-    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    s.push_str("| transport | hosts | concurrency | wall (s) | ideal (s) | wall / ideal | requests / host (pywinrm) | client CPU / host (ms) | client peak RSS (MiB) | RSS / concurrent session (KiB) | emulator CPU / host (ms) | scanned |\n");
+    s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} ({}) | {:.3} | {:.1} | {:.0} | {}/{} |\n",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} ({}) | {:.3} | {:.1} | {:.0} | {} | {}/{} |\n",
             r.mode.name(),
             r.hosts,
             r.concurrency,
@@ -408,6 +430,10 @@ fn render(rows: &[Row], opts: &Options) -> String {
             cpu_ms_per_host(r),
             r.usage.max_rss_kib as f64 / 1024.0,
             r.usage.max_rss_kib as f64 / r.concurrency as f64,
+            r.emulator_cpu.map_or_else(
+                || "n/a".to_owned(),
+                |s| format!("{:.3}", s * 1000.0 / r.hosts as f64)
+            ),
             r.scanned,
             r.hosts,
         ));
