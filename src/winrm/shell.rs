@@ -114,17 +114,22 @@ impl Session {
         let mut stderr = ClixmlDecoder::default();
         loop {
             let xml = envelope::receive(&self.header, shell_id, &command_id);
-            let body = match self.soap(Action::Receive, xml, Some(limits)).await {
-                Ok(body) => body,
-                // w:TimedOut (2150858793) only means "no output yet": ask again; our
-                // deadline ends the run (MS-WSMV 3.1.4.14).
-                Err(WinrmError::Fault { fault, .. }) if fault.is_operation_timeout() => continue,
-                Err(e) => return Err(e),
-            };
-            let out = match response::receive(&body, self.xml_limits(), &command_id) {
-                Ok(out) => out,
-                Err(response::ResponseError::Fault(f)) if f.is_operation_timeout() => continue,
-                Err(e) => return Err(self.response_error(Action::Receive, e)),
+            // The response is freed once decoded, before the sink parses the lines.
+            let out = {
+                let body = match self.soap(Action::Receive, xml, Some(limits)).await {
+                    Ok(body) => body,
+                    // w:TimedOut (2150858793) only means "no output yet": ask again;
+                    // our deadline ends the run (MS-WSMV 3.1.4.14).
+                    Err(WinrmError::Fault { fault, .. }) if fault.is_operation_timeout() => {
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
+                match response::receive(&body, self.xml_limits(), &command_id) {
+                    Ok(out) => out,
+                    Err(response::ResponseError::Fault(f)) if f.is_operation_timeout() => continue,
+                    Err(e) => return Err(self.response_error(Action::Receive, e)),
+                }
             };
             for chunk in &out.chunks {
                 self.output_bytes = self.output_bytes.saturating_add(chunk.data.len());

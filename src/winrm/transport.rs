@@ -8,8 +8,9 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use bytes::{Bytes, BytesMut};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Body as _;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request};
@@ -299,25 +300,34 @@ impl Connection {
                 .send_request(request)
                 .await
                 .map_err(|_| lost(true))?;
-            let (parts, body) = response.into_parts();
-            let body = Limited::new(body, p.max_body)
-                .collect()
-                .await
-                .map_err(|e| {
-                    if e.downcast_ref::<http_body_util::LengthLimitError>()
-                        .is_some()
-                    {
-                        WinrmError::TooLarge {
-                            host: self.host.clone(),
-                            action: p.action,
-                            what: "response body (bytes)",
-                            limit: p.max_body,
-                        }
-                    } else {
-                        lost(false)
-                    }
-                })?
-                .to_bytes();
+            let (parts, mut incoming) = response.into_parts();
+            let too_large = || WinrmError::TooLarge {
+                host: self.host.clone(),
+                action: p.action,
+                what: "response body (bytes)",
+                limit: p.max_body,
+            };
+            // Copied into one buffer sized from Content-Length as each piece
+            // arrives, rather than collecting the pieces and copying them at the
+            // end: each piece is let go at once, so hyper reuses its read buffer
+            // instead of allocating a new one per read, and the body is never
+            // held twice. One copy either way; the result is uniquely owned, so
+            // unsealing decrypts it in place.
+            let declared = incoming.size_hint().exact().unwrap_or(0);
+            if declared > p.max_body as u64 {
+                return Err(too_large());
+            }
+            let mut body = BytesMut::with_capacity(declared as usize);
+            while let Some(frame) = incoming.frame().await {
+                let Ok(data) = frame.map_err(|_| lost(false))?.into_data() else {
+                    continue;
+                };
+                if data.len() > p.max_body.saturating_sub(body.len()) {
+                    return Err(too_large());
+                }
+                body.extend_from_slice(&data);
+            }
+            let body = body.freeze();
             let www_authenticate = parts
                 .headers
                 .get_all(header::WWW_AUTHENTICATE)
@@ -474,6 +484,39 @@ mod tests {
             "Negotiate ".len() + challenge.len()
         );
         assert_eq!(&reply.body[..], b"<ok/>");
+    }
+
+    #[tokio::test]
+    async fn chunked_body_over_max_body_is_too_large() {
+        // No Content-Length to refuse up front: the cap holds while reading.
+        let mut wire =
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/soap+xml\r\nTransfer-Encoding: chunked\r\n\r\n"
+                .to_vec();
+        for chunk in body_of(4 * READ_BUF_BYTES, 6).chunks(3000) {
+            wire.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            wire.extend_from_slice(chunk);
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b"0\r\n\r\n");
+        let port = serve(vec![wire]).await;
+        let err = dial(port)
+            .await
+            .post(post(3 * READ_BUF_BYTES))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, WinrmError::TooLarge { .. }), "{err:?}");
+    }
+
+    #[tokio::test]
+    async fn body_exactly_at_max_body_arrives_whole() {
+        let body = body_of(3 * READ_BUF_BYTES, 7);
+        let port = serve(vec![response("", &body)]).await;
+        let reply = dial(port)
+            .await
+            .post(post(3 * READ_BUF_BYTES))
+            .await
+            .unwrap();
+        assert!(reply.body == body[..], "body bytes differ");
     }
 
     #[tokio::test]
