@@ -246,7 +246,10 @@ mod tests {
         assert!(wide.len() > MAX_CELL_CHARS);
         assert_eq!(truncate(Cow::Borrowed(&wide)), wide);
         let over = "é".repeat(MAX_CELL_CHARS + 1);
-        assert_eq!(truncate(Cow::Borrowed(&over)).chars().count(), MAX_CELL_CHARS);
+        assert_eq!(
+            truncate(Cow::Borrowed(&over)).chars().count(),
+            MAX_CELL_CHARS
+        );
     }
 
     #[test]

@@ -65,7 +65,10 @@ impl<W: Write> Sink for JsonSink<'_, W> {
         self.out
             .write_all(if self.first { b"\n" } else { b",\n" })?;
         self.first = false;
-        serde_json::to_writer(&mut self.out, host)?;
+        match host.serialised {
+            Some(text) => self.out.write_all(text.as_bytes())?,
+            None => serde_json::to_writer(&mut self.out, host)?,
+        }
         Ok(())
     }
 

@@ -49,6 +49,12 @@ pub struct HostView<'a> {
     /// The checks' results.
     #[serde(borrow)]
     pub checks: Vec<CheckView<'a>>,
+    /// This view serialised, when the caller has that text at hand and nothing
+    /// changed the view since (a journal line read back before any waiver
+    /// applied): the JSON report copies it instead of serialising the view again.
+    /// Whoever changes a field of a view must clear it.
+    #[serde(skip)]
+    pub serialised: Option<&'a str>,
 }
 
 /// A [`CheckResult`] for the writers.
@@ -111,6 +117,7 @@ impl<'a> HostView<'a> {
             duration_ms: *duration_ms,
             requests: *requests,
             checks: checks.iter().map(CheckView::of).collect(),
+            serialised: None,
         }
     }
 

@@ -378,8 +378,10 @@ impl HostSource for ScanHosts<'_> {
                     return Err(scan.changed("the journal is gone".to_owned()));
                 }
             };
-            if let Some(w) = &self.waivers {
-                w.apply_to_view(&mut host);
+            if let Some(w) = &self.waivers
+                && w.apply_to_view(&mut host) > 0
+            {
+                host.serialised = None;
             }
             if let Some(reason) = mismatch(&host, digest, &scan.digest) {
                 return Err(scan.changed(format!("host {} {reason}", index + 1)));

@@ -330,7 +330,9 @@ impl Spill {
                 parsed.scan_id, self.scan_id
             )));
         }
-        Ok(parsed.host)
+        let mut host = parsed.host;
+        host.serialised = host_text(body, &self.scan_id);
+        Ok(host)
     }
 
     /// Parses a line the caller kept because the journal had stopped.
@@ -340,6 +342,24 @@ impl Spill {
     pub fn kept_line<'b>(&self, line: &'b str) -> Result<HostView<'b>, ReportError> {
         self.parse(line.as_bytes(), u64::MAX)
     }
+}
+
+/// The `host` value of a line of this scan that parsed as a [`LineView`], as
+/// [`Journal::record`] wrote it: `{"scan_id":…,"host":` … `}`. That text is the
+/// view serialised (a view serialises byte for byte as the [`HostReport`] it
+/// shows), so the JSON report can copy it. `None` when the line is laid out in
+/// any other way (then the view is serialised again).
+fn host_text<'b>(body: &'b [u8], scan_id: &str) -> Option<&'b str> {
+    // `Line`'s fields in order, compact, as serde_json writes them.
+    let head = format!(
+        "{{\"scan_id\":{},\"host\":",
+        serde_json::to_string(scan_id).ok()?
+    );
+    let host = body.strip_prefix(head.as_bytes())?.strip_suffix(b"}")?;
+    if !(host.starts_with(b"{") && host.ends_with(b"}")) {
+        return None;
+    }
+    std::str::from_utf8(host).ok()
 }
 
 /// Reads a journal back: the hosts it holds, in the order they finished.
@@ -403,6 +423,45 @@ mod tests {
         );
         let raw = std::fs::read_to_string(&path).unwrap();
         assert!(raw.lines().all(|l| l.contains("\"scan_id\":\"scan-1\"")));
+    }
+
+    #[test]
+    fn a_host_read_back_carries_its_journal_text_equal_to_its_serialisation() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.jsonl");
+        let j = Journal::create(&path, "scan \"q\" é").unwrap();
+        let report = crate::report::sample::fixed_report();
+        let tickets: Vec<u64> = report.hosts.iter().map(|h| ticket(j.record(h))).collect();
+        let (spill, error) = j.finish();
+        assert!(error.is_none());
+        let mut buf = Vec::new();
+        for (t, h) in tickets.iter().zip(&report.hosts) {
+            let view = spill.host(*t, &mut buf).unwrap();
+            let again = serde_json::to_string(&view).unwrap();
+            assert_eq!(view.serialised, Some(again.as_str()), "{}", h.name);
+            assert_eq!(again, serde_json::to_string(h).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_line_laid_out_otherwise_is_read_but_serialised_again() {
+        let compact = br#"{"scan_id":"s","host":{"name":"a"}}"#;
+        assert_eq!(host_text(compact, "s"), Some(r#"{"name":"a"}"#));
+        for other in [
+            &br#"{"scan_id":"s", "host":{"name":"a"}}"#[..],
+            br#"{"host":{"name":"a"},"scan_id":"s"}"#,
+            br#"{"scan_id":"s","host":{"name":"a"} }"#,
+            br#"{"scan_id":"t","host":{"name":"a"}}"#,
+        ] {
+            assert_eq!(host_text(other, "s"), None);
+        }
+        let spaced = b"{\"scan_id\":\"s\", \"host\":{\"name\":\"a\",\"address\":\"x\",\"groups\":[],\"outcome\":\"scanned\",\"started\":\"1970-01-01T00:00:00Z\",\"duration_ms\":1,\"checks\":[]}}\n";
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::create(&dir.path().join("j.jsonl"), "s").unwrap();
+        let (spill, _) = j.finish();
+        let view = spill.parse(spaced, 0).unwrap();
+        assert_eq!(view.name, "a");
+        assert_eq!(view.serialised, None);
     }
 
     #[test]
