@@ -559,7 +559,13 @@ impl<'a> Page<'a> {
             write!(out, " <a href=#c{i}>fix</a>")?;
         }
         let evidence = check.evidence_text();
-        match evidence.char_indices().nth(MAX_EVIDENCE_CHARS) {
+        // A character takes at least one byte: short evidence needs no counting.
+        let cut = if evidence.len() <= MAX_EVIDENCE_CHARS {
+            None
+        } else {
+            evidence.char_indices().nth(MAX_EVIDENCE_CHARS)
+        };
+        match cut {
             None => writeln!(out, "<td>{}", Html(evidence)),
             Some((cut, _)) => writeln!(
                 out,

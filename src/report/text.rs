@@ -29,22 +29,37 @@ pub(crate) struct Html<'a>(pub(crate) &'a str);
 
 impl fmt::Display for Html<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Byte by byte, without decoding characters: everything replaced is ASCII
+        // or a C1 control (U+0080–U+009F, in UTF-8 0xC2 then 0x80–0x9F), and a
+        // 0xC2 lead byte cannot occur inside another character. Evidence cells
+        // are the bulk of the HTML report.
         let s = self.0;
+        let bytes = s.as_bytes();
         let mut last = 0;
-        for (i, c) in s.char_indices() {
-            let rep = match c {
-                '&' => "&amp;",
-                '<' => "&lt;",
-                '>' => "&gt;",
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            let (rep, len) = match b {
+                b'&' => ("&amp;", 1),
+                b'<' => ("&lt;", 1),
+                b'>' => ("&gt;", 1),
                 // Control characters other than tab/newline are not allowed in HTML text.
-                c if c.is_control() && c != '\t' && c != '\n' => "\u{FFFD}",
-                _ => continue,
+                b'\t' | b'\n' => {
+                    i += 1;
+                    continue;
+                }
+                0x00..=0x1f | 0x7f => ("\u{FFFD}", 1),
+                0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => ("\u{FFFD}", 2),
+                _ => {
+                    i += 1;
+                    continue;
+                }
             };
-            f.write_str(&s[last..i])?;
+            f.write_str(s.get(last..i).unwrap_or_default())?;
             f.write_str(rep)?;
-            last = i + c.len_utf8();
+            i += len;
+            last = i;
         }
-        f.write_str(&s[last..])
+        f.write_str(s.get(last..).unwrap_or_default())
     }
 }
 
@@ -95,6 +110,29 @@ mod tests {
             Html("<a href=\"x\" b='y'>&\u{1b}</a>").to_string(),
             "&lt;a href=\"x\" b='y'&gt;&amp;\u{FFFD}&lt;/a&gt;"
         );
+    }
+
+    #[test]
+    fn html_escape_replaces_exactly_the_control_characters_of_every_plane() {
+        // The character-by-character definition the byte-wise escape must match.
+        let reference = |s: &str| -> String {
+            let mut out = String::new();
+            for c in s.chars() {
+                match c {
+                    '&' => out.push_str("&amp;"),
+                    '<' => out.push_str("&lt;"),
+                    '>' => out.push_str("&gt;"),
+                    c if c.is_control() && c != '\t' && c != '\n' => out.push('\u{FFFD}'),
+                    c => out.push(c),
+                }
+            }
+            out
+        };
+        let mut all: String = (0u32..0x800).filter_map(char::from_u32).collect();
+        all.push_str("é\u{80}x\u{9f}\u{a0}\u{c2}\u{100}€😀<&>\t\n\r\u{7f}");
+        for text in [all.as_str(), "", "plain", "\u{85}", "a\u{9f}", "é<"] {
+            assert_eq!(Html(text).to_string(), reference(text), "{text:?}");
+        }
     }
 
     #[test]
