@@ -218,12 +218,17 @@ mod tests {
     use super::*;
     use crate::probes::catalogue::{catalogue, probe_def};
 
-    fn parse_errors(text: &str) -> Vec<String> {
+    /// The PowerShell grammar's tree of `text`.
+    fn parse(text: &str) -> tree_sitter::Tree {
         let mut parser = tree_sitter::Parser::new();
         parser
             .set_language(&tree_sitter_powershell::LANGUAGE.into())
             .expect("grammar loads");
-        let tree = parser.parse(text, None).expect("parser returns a tree");
+        parser.parse(text, None).expect("parser returns a tree")
+    }
+
+    fn parse_errors(text: &str) -> Vec<String> {
+        let tree = parse(text);
         let mut out = Vec::new();
         let mut cursor = tree.walk();
         let mut stack = vec![tree.root_node()];
@@ -366,11 +371,7 @@ mod tests {
     /// Node kinds in document order, with the text of every leaf and every string
     /// node; comments left out. Equal shapes mean the same program.
     fn shape(text: &str) -> Vec<String> {
-        let mut parser = tree_sitter::Parser::new();
-        parser
-            .set_language(&tree_sitter_powershell::LANGUAGE.into())
-            .expect("grammar loads");
-        let tree = parser.parse(text, None).expect("parser returns a tree");
+        let tree = parse(text);
         let mut out = Vec::new();
         let mut stack = vec![tree.root_node()];
         while let Some(node) = stack.pop() {

@@ -338,28 +338,36 @@ impl WaiversOn<'_> {
 
     /// Marks the waived checks of one host; returns how many.
     pub fn apply_to_host(&self, host: &mut HostReport) -> usize {
-        let mut waived = 0;
-        for check in &mut host.checks {
-            if check.waived.is_some() {
-                continue;
-            }
-            if let Some(w) = self.waiver_for(&host.name, &check.id, check.status) {
-                check.waived = Some(w.applied());
-                waived += 1;
-            }
-        }
-        waived
+        let checks = host
+            .checks
+            .iter_mut()
+            .map(|c| (&*c.id, c.status, &mut c.waived));
+        self.mark(&host.name, checks)
     }
 
     /// [`Self::apply_to_host`] for a host the writers are reading.
     pub fn apply_to_view(&self, host: &mut HostView<'_>) -> usize {
+        let checks = host
+            .checks
+            .iter_mut()
+            .map(|c| (&*c.id, c.status, &mut c.waived));
+        self.mark(&host.name, checks)
+    }
+
+    /// Marks each not-yet-waived (check id, status, waiver slot) of `host` that an
+    /// active waiver covers; returns how many. One rule for reports and views.
+    fn mark<'c>(
+        &self,
+        host: &str,
+        checks: impl Iterator<Item = (&'c str, Status, &'c mut Option<AppliedWaiver>)>,
+    ) -> usize {
         let mut waived = 0;
-        for check in &mut host.checks {
-            if check.waived.is_some() {
+        for (id, status, slot) in checks {
+            if slot.is_some() {
                 continue;
             }
-            if let Some(w) = self.waiver_for(&host.name, &check.id, check.status) {
-                check.waived = Some(w.applied());
+            if let Some(w) = self.waiver_for(host, id, status) {
+                *slot = Some(w.applied());
                 waived += 1;
             }
         }

@@ -267,6 +267,15 @@ mod tests {
         rest[open..close].rsplit('/').next().expect("name")
     }
 
+    /// The bytes of one stream, in order, from a Receive answer.
+    fn stream(out: &ReceiveOutput, name: StreamName) -> Vec<u8> {
+        out.chunks
+            .iter()
+            .filter(|c| c.stream == name)
+            .flat_map(|c| c.data.clone())
+            .collect()
+    }
+
     fn lim() -> XmlLimits {
         XmlLimits::default()
     }
@@ -282,12 +291,7 @@ mod tests {
         assert_eq!(cid, "CF84C20A-0A35-43FA-AF78-0B4711DA5F30");
         let out = receive(m[2].response.as_bytes(), lim(), &cid).expect("receive");
         assert_eq!(out.state, CommandState::Done { exit_code: Some(0) });
-        let stdout: Vec<u8> = out
-            .chunks
-            .iter()
-            .filter(|c| c.stream == StreamName::Stdout)
-            .flat_map(|c| c.data.clone())
-            .collect();
+        let stdout = stream(&out, StreamName::Stdout);
         assert_eq!(stdout, b"hi\r\n");
         assert!(
             out.chunks
@@ -304,15 +308,8 @@ mod tests {
         let cid = command_id(m[1].response.as_bytes(), lim()).expect("command id");
         let out = receive(m[2].response.as_bytes(), lim(), &cid).expect("receive");
         assert_eq!(out.state, CommandState::Done { exit_code: Some(1) });
-        let text = |name: StreamName| -> Vec<u8> {
-            out.chunks
-                .iter()
-                .filter(|c| c.stream == name)
-                .flat_map(|c| c.data.clone())
-                .collect()
-        };
-        assert_eq!(text(StreamName::Stdout), b"out \r\n");
-        assert_eq!(text(StreamName::Stderr), b"err \r\n");
+        assert_eq!(stream(&out, StreamName::Stdout), b"out \r\n");
+        assert_eq!(stream(&out, StreamName::Stderr), b"err \r\n");
     }
 
     #[test]
@@ -320,12 +317,7 @@ mod tests {
         let m = capture("test_winrs_no_cmd_shell.yml");
         let cid = command_id(m[2].response.as_bytes(), lim()).expect("command id");
         let out = receive(m[3].response.as_bytes(), lim(), &cid).expect("receive");
-        let stdout: Vec<u8> = out
-            .chunks
-            .iter()
-            .filter(|c| c.stream == StreamName::Stdout)
-            .flat_map(|c| c.data.clone())
-            .collect();
+        let stdout = stream(&out, StreamName::Stdout);
         assert_eq!(stdout, b"hi\n");
     }
 
@@ -405,14 +397,7 @@ mod tests {
         let env = capture("test_winrs_environment.yml");
         let cid = command_id(env[1].response.as_bytes(), lim()).expect("command id");
         let out = receive(env[2].response.as_bytes(), lim(), &cid).expect("receive");
-        let stdout = String::from_utf8(
-            out.chunks
-                .iter()
-                .filter(|c| c.stream == StreamName::Stdout)
-                .flat_map(|c| c.data.clone())
-                .collect(),
-        )
-        .expect("utf-8");
+        let stdout = String::from_utf8(stream(&out, StreamName::Stdout)).expect("utf-8");
         assert!(stdout.contains("env1=var1"), "{stdout}");
         let send = capture("test_winrs_send.yml");
         let cid = command_id(send[1].response.as_bytes(), lim()).expect("command id");
@@ -470,12 +455,7 @@ mod tests {
             "CF84C20A-0A35-43FA-AF78-0B4711DA5F30",
         )
         .expect("receive");
-        let stdout: Vec<u8> = out
-            .chunks
-            .iter()
-            .filter(|c| c.stream == StreamName::Stdout)
-            .flat_map(|c| c.data.clone())
-            .collect();
+        let stdout = stream(&out, StreamName::Stdout);
         assert_eq!(stdout, b"hi\r\n");
     }
 
