@@ -770,16 +770,19 @@ impl PlanJob {
         let mut batched = false;
         let (out, powershell) = match launched {
             Launch::PowerShell(script) => {
-                batched = script.contains(answers::BATCH_MARKER);
+                batched = script.batched;
                 let mut state = state;
                 if host.fault == Some(Fault::ProbeError) {
-                    let ids = answers::probe_ids(&script);
+                    let ids = &script.probe_ids;
                     if !ids.is_empty() {
                         let pick = fnv(host.name.as_bytes()) as usize % ids.len();
                         state.set_throwing_probe(ids.get(pick).map(String::as_str));
                     }
                 }
-                (answers::run_powershell(&state, &script, user), true)
+                (
+                    answers::run_script(&state, &script.text, &script.probe_ids, user),
+                    true,
+                )
             }
             Launch::Cmd(line) => (answers::run_cmd(&state, &line, user), false),
             Launch::PowerShellFromStdin => (ProgramOutput::default(), true),

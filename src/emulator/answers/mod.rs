@@ -136,8 +136,28 @@ pub fn run_powershell_at(
     user: &str,
     now: OffsetDateTime,
 ) -> ProgramOutput {
+    run_script_at(host, script, &probe_ids(script), user, now)
+}
+
+/// [`run_powershell`] of a script whose [`probe_ids`] are already known (the
+/// emulator finds them once per distinct program, not once per host).
+pub(crate) fn run_script(
+    host: &HostState,
+    script: &str,
+    ids: &[String],
+    user: &str,
+) -> ProgramOutput {
+    run_script_at(host, script, ids, user, OffsetDateTime::now_utc())
+}
+
+pub(crate) fn run_script_at(
+    host: &HostState,
+    script: &str,
+    ids: &[String],
+    user: &str,
+    now: OffsetDateTime,
+) -> ProgramOutput {
     let ctx = Ctx::new(host, user, now);
-    let ids = probe_ids(script);
     if ids.is_empty() {
         return text::run_simple_powershell(&ctx, script);
     }
