@@ -10,7 +10,7 @@
 //! FleetSpec ──► RunningFleet::start ──► one listener per host (server.rs)
 //!                 per TCP connection: auth.rs (Basic | NTLM acceptor, sealing, CBT)
 //!                 per request:        wire.rs (parse SOAP) ──► shell.rs (WinRS state)
-//!                 per Command:        process.rs (decode the program) ──► answers
+//!                 per Command:        process.rs (decode the program, once per payload) ──► answers
 //! ```
 //!
 //! The model of each host (scenario, services, events, …) lives in [`host`],
