@@ -11,7 +11,7 @@ use fleetscan::emulator::scenario::Scenario;
 use fleetscan::emulator::{EmuAuth, Fault, FleetSpec, RunningFleet};
 use fleetscan::winrm::{
     Action, AuthMethod, Client, ClientOptions, CollectedOutput, Endpoint, FailureClass,
-    PreparedCommand, PreparedScript, RunLimits, Scheme, TlsOverride, WinrmError,
+    PreparedCommand, PreparedScript, RunLimits, Scheme, Session, TlsOverride, WinrmError,
 };
 use secrecy::SecretString;
 use tokio_util::sync::CancellationToken;
@@ -34,6 +34,20 @@ struct Fixture {
     client: Client,
     endpoint: Endpoint,
     _ca: Option<tempfile::NamedTempFile>,
+}
+
+impl Fixture {
+    /// An NTLM session to the fleet's first host with the right password.
+    async fn connect_ntlm(&self) -> Session {
+        self.client
+            .connect(
+                &self.endpoint,
+                AuthMethod::Ntlm,
+                &creds(&self.fleet, PASSWORD),
+            )
+            .await
+            .expect("connect")
+    }
 }
 
 async fn start(spec: FleetSpec, opts: ClientOptions) -> Fixture {
@@ -125,11 +139,7 @@ async fn ntlm_empty_body_priming_runs_a_command_in_six_requests() {
         },
     )
     .await;
-    let mut session = f
-        .client
-        .connect(&f.endpoint, AuthMethod::Ntlm, &creds(&f.fleet, PASSWORD))
-        .await
-        .expect("connect");
+    let mut session = f.connect_ntlm().await;
     assert_eq!(session.requests_sent(), 2);
     let mut out = CollectedOutput::default();
     let exit = session
@@ -159,11 +169,7 @@ async fn ntlm_over_https_with_channel_binding_runs_a_command_in_five_requests() 
 #[tokio::test]
 async fn probe_program_travels_in_environment_chunks_and_comes_back_as_lines() {
     let f = start(spec(EmuAuth::Ntlm, false, None), ClientOptions::default()).await;
-    let mut session = f
-        .client
-        .connect(&f.endpoint, AuthMethod::Ntlm, &creds(&f.fleet, PASSWORD))
-        .await
-        .expect("connect");
+    let mut session = f.connect_ntlm().await;
     let mut out = CollectedOutput::default();
     let exit = session
         .run(
@@ -229,11 +235,7 @@ async fn receive_that_times_out_twice_then_completes() {
         },
     )
     .await;
-    let mut session = f
-        .client
-        .connect(&f.endpoint, AuthMethod::Ntlm, &creds(&f.fleet, PASSWORD))
-        .await
-        .expect("connect");
+    let mut session = f.connect_ntlm().await;
     let mut out = CollectedOutput::default();
     let exit = session
         .run(
@@ -261,11 +263,7 @@ async fn hung_program_ends_at_the_deadline_with_the_shell_deleted() {
         },
     )
     .await;
-    let mut session = f
-        .client
-        .connect(&f.endpoint, AuthMethod::Ntlm, &creds(&f.fleet, PASSWORD))
-        .await
-        .expect("connect");
+    let mut session = f.connect_ntlm().await;
     let mut out = CollectedOutput::default();
     let err = session
         .run(
@@ -300,11 +298,7 @@ async fn quota_fault_on_create_is_transient() {
         ClientOptions::default(),
     )
     .await;
-    let mut session = f
-        .client
-        .connect(&f.endpoint, AuthMethod::Ntlm, &creds(&f.fleet, PASSWORD))
-        .await
-        .expect("connect");
+    let mut session = f.connect_ntlm().await;
     let mut out = CollectedOutput::default();
     let err = session
         .run(&hostname(), &mut out, &limits(Duration::from_secs(30)))
