@@ -4,8 +4,17 @@
 //! the same socket. A pooled client may move a request to a fresh, unauthenticated
 //! socket (hyper-util's pool races a new connect against an idle checkout;
 //! hyperium/hyper#4134), so this uses `hyper::client::conn::http1` directly: one
-//! `SendRequest` is one socket, and the driver task dies with the [`Connection`].
+//! `SendRequest` is one socket.
+//!
+//! hyper's connection future is polled inside [`Connection::post`], on the
+//! session's own task, rather than spawned as a driver task of its own: the
+//! connection only has work while a request is in flight, and a driver task would
+//! turn every request and response into a wake-up of another task, often on
+//! another worker thread (a futex call each way). The socket closes with the
+//! [`Connection`].
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
@@ -18,7 +27,6 @@ use hyper_util::rt::TokioIo;
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::task::JoinHandle;
 use tokio_rustls::TlsConnector;
 
 use super::error::{Action, TlsFailure, WinrmError};
@@ -60,10 +68,15 @@ pub(crate) struct Reply {
     pub(crate) body: Bytes,
 }
 
+/// hyper's side of the socket: reads and writes happen while it is polled.
+type Driver = http1::Connection<TokioIo<Box<dyn Io>>, Full<Bytes>>;
+
 /// One pinned connection.
 pub(crate) struct Connection {
     sender: SendRequest<Full<Bytes>>,
-    driver: JoinHandle<()>,
+    /// `None` once hyper has closed the connection (an error or the peer's close);
+    /// the next request then fails as `ConnectionLost`.
+    driver: Option<Driver>,
     host: String,
     host_header: HeaderValue,
     path: String,
@@ -77,13 +90,6 @@ impl std::fmt::Debug for Connection {
             .field("host", &self.host)
             .field("tls", &self.peer_leaf.is_some())
             .finish_non_exhaustive()
-    }
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        // The connection belongs to its host (STYLE.md): end the driver with it.
-        self.driver.abort();
     }
 }
 
@@ -212,10 +218,6 @@ pub(crate) async fn connect(d: Dial<'_>) -> Result<Connection, WinrmError> {
             port: d.port,
             source: std::io::Error::other(e),
         })?;
-    let driver = tokio::spawn(async move {
-        // Errors surface on the next request as a closed connection.
-        let _ = conn.await;
-    });
     let authority = if host.contains(':') {
         format!("[{host}]:{}", d.port)
     } else {
@@ -229,7 +231,7 @@ pub(crate) async fn connect(d: Dial<'_>) -> Result<Connection, WinrmError> {
     );
     Ok(Connection {
         sender,
-        driver,
+        driver: Some(conn),
         host: host.to_owned(),
         host_header: HeaderValue::from_str(&authority).map_err(|_| WinrmError::Config {
             detail: format!("'{host}' cannot be used in a Host header"),
@@ -293,13 +295,10 @@ impl Connection {
             .map_err(|e| WinrmError::Config {
                 detail: format!("cannot build the request: {e}"),
             })?;
+        let sender = &mut self.sender;
         let exchange = async {
-            self.sender.ready().await.map_err(|_| lost(true))?;
-            let response = self
-                .sender
-                .send_request(request)
-                .await
-                .map_err(|_| lost(true))?;
+            sender.ready().await.map_err(|_| lost(true))?;
+            let response = sender.send_request(request).await.map_err(|_| lost(true))?;
             let (parts, mut incoming) = response.into_parts();
             let too_large = || WinrmError::TooLarge {
                 host: self.host.clone(),
@@ -347,7 +346,7 @@ impl Connection {
                 body,
             })
         };
-        let reply = tokio::time::timeout(p.read_timeout, exchange)
+        let reply = tokio::time::timeout(p.read_timeout, drive(&mut self.driver, exchange))
             .await
             .map_err(|_| WinrmError::ReadTimeout {
                 host: self.host.clone(),
@@ -363,6 +362,25 @@ impl Connection {
         );
         Ok(reply)
     }
+}
+
+/// Runs `exchange` while polling hyper's connection, on the caller's task.
+///
+/// The connection is polled first so that a response it has just read reaches
+/// the exchange in the same poll. When the connection ends (error or the peer
+/// closing), the exchange is still polled to its end: it then fails as lost.
+async fn drive<T>(driver: &mut Option<Driver>, exchange: impl Future<Output = T>) -> T {
+    let mut exchange = std::pin::pin!(exchange);
+    std::future::poll_fn(|cx| {
+        if let Some(conn) = driver.as_mut()
+            && Pin::new(conn).poll(cx).is_ready()
+        {
+            // Errors surface through the exchange as a closed connection.
+            *driver = None;
+        }
+        exchange.as_mut().poll(cx)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -449,6 +467,34 @@ mod tests {
             assert_eq!(reply.body.len(), expected.len());
             assert!(reply.body == expected[..], "body bytes differ");
         }
+    }
+
+    #[tokio::test]
+    async fn the_connection_is_driven_on_the_callers_task_not_a_task_of_its_own() {
+        // A third answer keeps the server task alive, waiting, through the checks.
+        let answers = [b"<a/>", b"<b/>", b"<c/>"];
+        let port = serve(answers.iter().map(|b| response("", *b)).collect()).await;
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let before = metrics.num_alive_tasks();
+        let mut conn = dial(port).await;
+        assert_eq!(metrics.num_alive_tasks(), before, "connect spawned a task");
+        assert_eq!(&conn.post(post(1 << 20)).await.unwrap().body[..], b"<a/>");
+        assert_eq!(&conn.post(post(1 << 20)).await.unwrap().body[..], b"<b/>");
+        assert_eq!(
+            metrics.num_alive_tasks(),
+            before,
+            "a request spawned a task"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_peer_that_closes_after_its_answer_makes_the_next_request_lost_not_hang() {
+        // The server answers once, then drops the socket.
+        let port = serve(vec![response("", b"<a/>")]).await;
+        let mut conn = dial(port).await;
+        assert_eq!(&conn.post(post(1 << 20)).await.unwrap().body[..], b"<a/>");
+        let err = conn.post(post(1 << 20)).await.unwrap_err();
+        assert!(matches!(err, WinrmError::ConnectionLost { .. }), "{err:?}");
     }
 
     #[tokio::test]
