@@ -47,6 +47,11 @@ pub fn write_files(report: &FleetReport, paths: &OutputPaths) -> Result<(), Repo
     write_reports(&head, &mut ReportHosts(&report.hosts), paths)
 }
 
+/// Each report file's write buffer, in bytes. A 10,000-host scan writes ~300 MB
+/// of reports; std's default 8 KB buffer makes that ~37,000 `write` calls, this
+/// one ~1,200, for 1 MiB of memory while the four files are written.
+const FILE_BUF_BYTES: usize = 256 * 1024;
+
 /// Makes a format's sink for a report head, writing to a file.
 type MakeSink = for<'a> fn(&ReportHead<'a>, BufWriter<&'a File>) -> Box<dyn Sink + 'a>;
 
@@ -143,7 +148,10 @@ fn feed(
         .iter_mut()
         .map(|entry| {
             let (t, make) = &mut **entry;
-            (make(head, BufWriter::new(&t.file)), &mut t.error)
+            (
+                make(head, BufWriter::with_capacity(FILE_BUF_BYTES, &t.file)),
+                &mut t.error,
+            )
         })
         .collect();
     let step = |sink: &mut Box<dyn Sink + '_>,
