@@ -49,19 +49,53 @@ pub fn program_batch_line(lines: &[String]) -> String {
         text.extend_from_slice(line.as_bytes());
         text.push(b'\n');
     }
-    let mut gz = flate2::write::GzEncoder::new(
-        Vec::with_capacity(text.len() / 3),
-        flate2::Compression::new(2),
-    );
-    // Writing to a Vec cannot fail.
-    let gz = gz
-        .write_all(&text)
-        .and_then(|()| gz.finish())
-        .unwrap_or_default();
+    let gz = gzip(&text);
     let mut line = String::with_capacity(BATCH_MARKER.len() + gz.len().div_ceil(3) * 4);
     line.push_str(BATCH_MARKER);
     B64.encode_string(&gz, &mut line);
     line
+}
+
+/// The gzip member header (RFC 1952): deflate, no flags, no time, OS unknown.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff];
+
+thread_local! {
+    /// One deflate state per emulator thread, reset for each batch. A new state
+    /// allocates and clears its window and hash tables (~450 K instructions, as
+    /// much as compressing a healthy host's whole batch), and the emulator makes
+    /// one batch per host while it shares the CPU with the scanner it serves.
+    static DEFLATE: std::cell::RefCell<flate2::write::DeflateEncoder<Vec<u8>>> =
+        std::cell::RefCell::new(new_deflate());
+}
+
+fn new_deflate() -> flate2::write::DeflateEncoder<Vec<u8>> {
+    flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(2))
+}
+
+/// `data` as one gzip member, as `GZipStream` writes it.
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(GZIP_HEADER.len() + data.len() / 3 + 8);
+    out.extend_from_slice(&GZIP_HEADER);
+    let deflated = DEFLATE.with_borrow_mut(|encoder| {
+        // The encoder is fresh here: the last batch's `reset` finished its stream
+        // and left an empty Vec in place of the output taken. Writing to a Vec
+        // cannot fail.
+        *encoder.get_mut() = out;
+        let finished = encoder
+            .write_all(data)
+            .and_then(|()| encoder.reset(Vec::new()));
+        if finished.is_err() {
+            *encoder = new_deflate();
+        }
+        finished
+    });
+    let mut out = deflated.unwrap_or_default();
+    let mut crc = flate2::Crc::new();
+    crc.update(data);
+    out.extend_from_slice(&crc.sum().to_le_bytes());
+    // ISIZE is the length modulo 2^32 (RFC 1952).
+    out.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    out
 }
 
 /// What a command printed and how it ended.

@@ -415,16 +415,47 @@ const BACKUP_PATTERN: &[&str] = &[
 
 /// PowerShell's case-insensitive `-match` of an alternation of plain words where
 /// `X ?Y` means an optional space.
+///
+/// ASCII case folding (the words are ASCII), the text folded once, a word compared
+/// only where its first letter stands: this runs for every service of every host
+/// the emulator answers for, and a substring search set up per word cost more
+/// than the rest of the probe's answer.
 fn matches_any(text: &str, words: &[&str]) -> bool {
-    let t = text.to_lowercase();
-    words.iter().any(|w| {
-        let w = w.to_lowercase();
-        if let Some((a, b)) = w.split_once(" ?") {
-            t.contains(&format!("{a} {b}")) || t.contains(&format!("{a}{b}"))
-        } else {
-            t.contains(&w)
-        }
+    let t = text.to_ascii_lowercase().into_bytes();
+    // Most words' first letter is nowhere in the text: one look-up rules them out.
+    let mut present = [false; 256];
+    for &c in &t {
+        present[usize::from(c)] = true;
+    }
+    let may_start = |w: &str| {
+        w.as_bytes()
+            .first()
+            .is_some_and(|c| present[usize::from(c.to_ascii_lowercase())])
+    };
+    words
+        .iter()
+        .filter(|w| may_start(w))
+        .any(|w| match w.split_once(" ?") {
+            Some((a, b)) => folded_starts(&t, a.as_bytes()).any(|at| {
+                let rest = &t[at + a.len()..];
+                starts_with_folded(rest.strip_prefix(b" ").unwrap_or(rest), b.as_bytes())
+            }),
+            None => folded_starts(&t, w.as_bytes()).next().is_some(),
+        })
+}
+
+/// Where `word` starts in `folded` (ASCII-lowercased text), the word's case ignored.
+fn folded_starts<'a>(folded: &'a [u8], word: &'a [u8]) -> impl Iterator<Item = usize> + 'a {
+    let first = word.first().map(u8::to_ascii_lowercase);
+    folded.iter().enumerate().filter_map(move |(at, &c)| {
+        (Some(c) == first && starts_with_folded(&folded[at..], word)).then_some(at)
     })
+}
+
+fn starts_with_folded(folded: &[u8], word: &[u8]) -> bool {
+    folded
+        .get(..word.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(word))
 }
 
 fn service_text(s: &Service) -> String {
@@ -458,13 +489,21 @@ fn av(h: &HostState) -> J {
     let third: Vec<J> = h
         .services
         .iter()
-        .filter(|s| matches_any(&service_text(s), AV_PATTERN) || matches_any(&service_text(s), BACKUP_PATTERN))
-        .map(|s| {
-            obj! {
+        .filter_map(|s| {
+            // Each service's text is matched once per list, the backup list first.
+            let text = service_text(s);
+            let category = if matches_any(&text, BACKUP_PATTERN) {
+                "backup"
+            } else if matches_any(&text, AV_PATTERN) {
+                "security"
+            } else {
+                return None;
+            };
+            Some(obj! {
                 "name" => s.name, "display_name" => s.display_name, "state" => s.state.as_str(),
                 "start_mode" => s.start_mode.as_str(),
-                "category" => if matches_any(&service_text(s), BACKUP_PATTERN) { "backup" } else { "security" },
-            }
+                "category" => category,
+            })
         })
         .collect();
     obj! {
@@ -1435,4 +1474,28 @@ fn dependencies(h: &HostState) -> J {
         })
         .collect();
     obj! { "services" => rows }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_match_in_any_ascii_case_and_an_optional_space_may_be_absent() {
+        assert!(matches_any(
+            "VeeamBackupSvc Veeam Backup Service",
+            BACKUP_PATTERN
+        ));
+        assert!(matches_any("bexec backup exec agent", BACKUP_PATTERN));
+        assert!(matches_any("BEXEC BACKUPEXEC AGENT", BACKUP_PATTERN));
+        assert!(matches_any("x IBM Spectrum Protect client", BACKUP_PATTERN));
+        assert!(matches_any("csagent crowdstrike falcon sensor", AV_PATTERN));
+        assert!(
+            !matches_any("Backup  Exec", &["Backup ?Exec"]),
+            "one space at most"
+        );
+        assert!(!matches_any("Backup Ex", &["Backup ?Exec"]));
+        assert!(!matches_any("VSS Volume Shadow Copy", BACKUP_PATTERN));
+        assert!(!matches_any("", BACKUP_PATTERN));
+    }
 }

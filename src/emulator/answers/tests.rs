@@ -740,3 +740,26 @@ fn german_locale_localizes_console_text_but_keeps_parseable_tokens() {
             .contains("Direkter Zugriff")
     );
 }
+
+#[test]
+fn each_batch_is_a_whole_gzip_member_though_the_deflate_state_is_reused() {
+    use std::io::Read as _;
+    let inflate = |gz: &[u8]| {
+        let mut text = Vec::new();
+        flate2::read::GzDecoder::new(gz)
+            .read_to_end(&mut text)
+            .expect("a valid gzip member");
+        text
+    };
+    let first = b"{\"id\":\"wsb.feature\"}\n".repeat(50);
+    let second = b"{\"id\":\"svc.vss\"}\n".to_vec();
+    let (a, b, c, empty) = (gzip(&first), gzip(&second), gzip(&first), gzip(b""));
+    assert_eq!(inflate(&a), first);
+    assert_eq!(
+        inflate(&b),
+        second,
+        "nothing of the first batch carries over"
+    );
+    assert_eq!(a, c, "the same input compresses the same way every time");
+    assert!(inflate(&empty).is_empty());
+}
