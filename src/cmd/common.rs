@@ -36,6 +36,30 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
 }
 
+/// Runs `work` to its end on one of `runtime`'s worker threads and waits for it.
+///
+/// `block_on` would poll `work` on the calling thread, outside the worker pool:
+/// the fan-out loop inside it is woken once or twice per host (a finished host,
+/// a free concurrency slot), and each of those wake-ups would cross from a worker
+/// to this thread. Spawned, it is woken where the host finished.
+///
+/// # Errors
+/// `work` panicked.
+pub(crate) fn run_on_workers<F>(
+    runtime: &tokio::runtime::Runtime,
+    work: F,
+) -> anyhow::Result<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    runtime.block_on(runtime.spawn(work)).map_err(|e| {
+        anyhow::anyhow!(
+            "internal error: the hosts' work stopped unexpectedly ({e}); please report it"
+        )
+    })
+}
+
 /// Cancels the returned token on the first SIGINT or SIGTERM: running hosts then
 /// clean up and the reports are written. A second signal exits at once with 130.
 /// The handlers are installed before this returns, so no early signal is lost.

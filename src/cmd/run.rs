@@ -34,8 +34,10 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
     let format = args.format;
     common::raise_fd_limit();
 
-    let (records, interrupted) = common::runtime()?.block_on(async {
-        let cancel = common::cancel_on_signals();
+    let runtime = common::runtime()?;
+    // The signal watch is set up before the run starts, so no early Ctrl-C is lost.
+    let cancel = runtime.block_on(async { common::cancel_on_signals() });
+    let (records, interrupted) = common::run_on_workers(&runtime, async move {
         let progress = Progress::start(
             selected.hosts.len(),
             ProgressMode::detect(args.output.quiet || format == RunFormat::Text),
@@ -63,7 +65,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<u8> {
         .await;
         progress.finish().await;
         (records, cancel.is_cancelled())
-    });
+    })?;
     match format {
         RunFormat::Text => {}
         RunFormat::Json => {

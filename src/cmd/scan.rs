@@ -58,10 +58,10 @@ pub(crate) fn run(args: ScanArgs) -> anyhow::Result<u8> {
         journal: Some(journal),
         progress: ProgressMode::detect(args.output.quiet),
     };
-    let mut scanned = common::runtime()?.block_on(async {
-        let cancel = common::cancel_on_signals();
-        scan::scan_fleet(remote, request, cancel).await
-    });
+    let runtime = common::runtime()?;
+    // The signal watch is set up before the scan starts, so no early Ctrl-C is lost.
+    let cancel = runtime.block_on(async { common::cancel_on_signals() });
+    let mut scanned = common::run_on_workers(&runtime, scan::scan_fleet(remote, request, cancel))?;
     if let Some(w) = waivers {
         scanned.apply_waivers(w, time::OffsetDateTime::now_utc().date());
     }
