@@ -285,3 +285,32 @@ fn measure_writing_reports_from_the_journal() {
         );
     }
 }
+
+#[test]
+fn reports_written_in_runs_of_hosts_on_several_threads_match_the_in_memory_rendering() {
+    // 600 hosts: runs of 256 read back and parsed by several threads, every
+    // format written by a thread of its own, and a last run shorter than the rest.
+    let report = report::sample::synthetic(600, 10, 7);
+    let dir = tempfile::tempdir().unwrap();
+    // Hosts finish in another order than the inventory's, as in a real scan.
+    let finish_order: Vec<usize> = (0..600).rev().step_by(3).collect();
+    let scan =
+        fleetscan::scan::spill_report(&report, &dir.path().join("j.jsonl"), &finish_order).unwrap();
+    let files = |name: &str| report::OutputPaths {
+        csv: Some(dir.path().join(format!("{name}.csv"))),
+        json: Some(dir.path().join(format!("{name}.json"))),
+        html: Some(dir.path().join(format!("{name}.html"))),
+        junit: Some(dir.path().join(format!("{name}.xml"))),
+    };
+    report::write_files(&report, &files("memory")).unwrap();
+    scan.write_files(&files("spilled")).unwrap();
+    for ext in ["csv", "json", "html", "xml"] {
+        let memory = read(&dir.path().join(format!("memory.{ext}")));
+        let spilled = read(&dir.path().join(format!("spilled.{ext}")));
+        assert!(
+            memory == spilled,
+            "{ext} differs between memory and journal"
+        );
+        assert!(memory.len() > 100_000, "{ext} is {} bytes", memory.len());
+    }
+}

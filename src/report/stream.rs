@@ -71,6 +71,21 @@ pub trait HostSource {
         &mut self,
         each: &mut dyn FnMut(usize, &HostView<'_>) -> ControlFlow<()>,
     ) -> Result<(), ReportError>;
+
+    /// Calls `each` with runs of at most `max` consecutive hosts and the index of
+    /// the first, in report order, until it returns `Break`: for writers that
+    /// share the work of a run between threads. By default, runs of one host.
+    ///
+    /// # Errors
+    /// As [`HostSource::for_each_host`].
+    fn for_each_run(
+        &mut self,
+        max: usize,
+        each: &mut dyn FnMut(usize, &[HostView<'_>]) -> ControlFlow<()>,
+    ) -> Result<(), ReportError> {
+        let _ = max;
+        self.for_each_host(&mut |index, host| each(index, std::slice::from_ref(host)))
+    }
 }
 
 /// The hosts of an in-memory report.
@@ -84,6 +99,20 @@ impl HostSource for ReportHosts<'_> {
     ) -> Result<(), ReportError> {
         for (index, host) in self.0.iter().enumerate() {
             if each(index, &HostView::of(host)).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn for_each_run(
+        &mut self,
+        max: usize,
+        each: &mut dyn FnMut(usize, &[HostView<'_>]) -> ControlFlow<()>,
+    ) -> Result<(), ReportError> {
+        for (run, hosts) in self.0.chunks(max.max(1)).enumerate() {
+            let views: Vec<HostView<'_>> = hosts.iter().map(HostView::of).collect();
+            if each(run * max.max(1), &views).is_break() {
                 break;
             }
         }

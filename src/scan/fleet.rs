@@ -362,31 +362,96 @@ struct ScanHosts<'s> {
     waivers: Option<WaiversOn<'s>>,
 }
 
+impl<'s> ScanHosts<'s> {
+    /// Host `index` as the writers see it: read back (into `buf`), waivers
+    /// applied, checked against its digest.
+    fn view<'b>(&'b self, index: usize, buf: &'b mut Vec<u8>) -> Result<HostView<'b>, ReportError>
+    where
+        's: 'b,
+    {
+        let scan = self.scan;
+        let (kept, digest) = scan
+            .kept
+            .get(index)
+            .zip(scan.digest.hosts.get(index))
+            .ok_or_else(|| scan.changed(format!("host {} was never scanned", index + 1)))?;
+        let mut host = match (kept, &scan.spill) {
+            (Kept::Memory(h), _) => HostView::of(h),
+            (Kept::Journal(t), Some(spill)) => spill.host(*t, buf)?,
+            (Kept::Line(text), Some(spill)) => spill.kept_line(text)?,
+            (Kept::Journal(_) | Kept::Line(_), None) => {
+                return Err(scan.changed("the journal is gone".to_owned()));
+            }
+        };
+        if let Some(w) = &self.waivers
+            && w.apply_to_view(&mut host) > 0
+        {
+            host.serialised = None;
+        }
+        if let Some(reason) = mismatch(&host, digest, &scan.digest) {
+            return Err(scan.changed(format!("host {} {reason}", index + 1)));
+        }
+        Ok(host)
+    }
+}
+
 impl HostSource for ScanHosts<'_> {
     fn for_each_host(
         &mut self,
         each: &mut dyn FnMut(usize, &HostView<'_>) -> ControlFlow<()>,
     ) -> Result<(), ReportError> {
-        let scan = self.scan;
         let mut buf = Vec::new();
-        for (index, (kept, digest)) in scan.kept.iter().zip(&scan.digest.hosts).enumerate() {
-            let mut host = match (kept, &scan.spill) {
-                (Kept::Memory(h), _) => HostView::of(h),
-                (Kept::Journal(t), Some(spill)) => spill.host(*t, &mut buf)?,
-                (Kept::Line(text), Some(spill)) => spill.kept_line(text)?,
-                (Kept::Journal(_) | Kept::Line(_), None) => {
-                    return Err(scan.changed("the journal is gone".to_owned()));
+        for index in 0..self.scan.kept.len() {
+            if each(index, &self.view(index, &mut buf)?).is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn for_each_run(
+        &mut self,
+        max: usize,
+        each: &mut dyn FnMut(usize, &[HostView<'_>]) -> ControlFlow<()>,
+    ) -> Result<(), ReportError> {
+        // One read buffer per host of a run, kept from run to run. Each run is
+        // read back and parsed by as many threads as there are cores, each a
+        // share of its hosts (the journal is read at offsets, not through a
+        // shared position).
+        let mut bufs: Vec<Vec<u8>> = Vec::new();
+        bufs.resize_with(max.max(1), Vec::new);
+        let threads = std::thread::available_parallelism().map_or(1, usize::from);
+        let share = bufs.len().div_ceil(threads).max(1);
+        let total = self.scan.kept.len();
+        let this = &*self;
+        for first in (0..total).step_by(bufs.len()) {
+            let views: Vec<HostView<'_>> = std::thread::scope(|scope| {
+                let parts: Vec<_> = bufs
+                    .chunks_mut(share)
+                    .enumerate()
+                    .map(|(part, bufs)| {
+                        let from = first + part * share;
+                        scope.spawn(move || {
+                            bufs.iter_mut()
+                                .zip(from..total)
+                                .map(|(buf, index)| this.view(index, buf))
+                                .collect::<Result<Vec<_>, _>>()
+                        })
+                    })
+                    .collect();
+                let mut views = Vec::with_capacity(max);
+                for part in parts {
+                    let part = part.join().unwrap_or_else(|_| {
+                        Err(this.scan.changed(
+                            "reading the hosts back stopped unexpectedly; please report it"
+                                .to_owned(),
+                        ))
+                    })?;
+                    views.extend(part);
                 }
-            };
-            if let Some(w) = &self.waivers
-                && w.apply_to_view(&mut host) > 0
-            {
-                host.serialised = None;
-            }
-            if let Some(reason) = mismatch(&host, digest, &scan.digest) {
-                return Err(scan.changed(format!("host {} {reason}", index + 1)));
-            }
-            if each(index, &host).is_break() {
+                Ok::<_, ReportError>(views)
+            })?;
+            if each(first, &views).is_break() {
                 break;
             }
         }

@@ -11,7 +11,7 @@
 
 use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError, mpsc};
@@ -256,6 +256,29 @@ fn write_lines<W: Write>(mut out: W, rx: &mpsc::Receiver<Msg>) -> Written<W> {
     Written { out, slots, error }
 }
 
+/// Reads `buf.len()` bytes at `offset` without moving a shared file position,
+/// so the writers' threads can read hosts back at once.
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+/// As on Unix; Windows' positional read also moves the file position, which no
+/// reader here relies on.
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset)? {
+            0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+            n => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// A finished journal, for reading its hosts back by ticket.
 #[derive(Debug)]
 pub struct Spill {
@@ -299,18 +322,16 @@ impl Spill {
                 return Err(self.changed(format!("line {ticket} was never written")));
             }
             &Slot::Disk { offset, len } => {
-                let mut file = self
+                let file = self
                     .file
                     .as_ref()
                     .ok_or_else(|| self.changed("the journal writer failed".to_owned()))?;
                 buf.resize(len, 0);
-                file.seek(SeekFrom::Start(offset))
-                    .and_then(|_| file.read_exact(buf))
-                    .map_err(|e| {
-                        self.changed(format!(
-                            "reading {len} bytes at offset {offset}: {e}; was it truncated?"
-                        ))
-                    })?;
+                read_exact_at(file, buf, offset).map_err(|e| {
+                    self.changed(format!(
+                        "reading {len} bytes at offset {offset}: {e}; was it truncated?"
+                    ))
+                })?;
                 buf
             }
         };
