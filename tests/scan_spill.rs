@@ -288,7 +288,7 @@ fn measure_writing_reports_from_the_journal() {
 
 #[test]
 fn reports_written_in_runs_of_hosts_on_several_threads_match_the_in_memory_rendering() {
-    // 600 hosts: runs of 256 read back and parsed by several threads, every
+    // 600 hosts: runs of 64 read back and parsed by several threads, every
     // format written by a thread of its own, and a last run shorter than the rest.
     let report = report::sample::synthetic(600, 10, 7);
     let dir = tempfile::tempdir().unwrap();

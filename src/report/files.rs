@@ -138,9 +138,9 @@ fn write_targets(
 }
 
 /// Hosts handed to the writers at a time: each run is read back (and parsed) once,
-/// then every writer writes it on a thread of its own. 256 hosts of a healthy
-/// fleet are ~8 MB of journal text held at once.
-const RUN_HOSTS: usize = 256;
+/// then every writer writes it on a thread of its own. 64 hosts of a healthy
+/// fleet are ~2 MB of journal text held at once.
+const RUN_HOSTS: usize = 64;
 
 /// A writer and the first error of its output (after which it is fed no more).
 type Feeding<'s> = (Box<dyn Sink + Send + 's>, &'s mut Option<std::io::Error>);
