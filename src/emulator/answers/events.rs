@@ -62,7 +62,7 @@ impl Event {
             self.data
                 .iter()
                 .filter(|(k, _)| !k.is_empty())
-                .map(|(k, v)| ((*k).to_owned(), J::from(cut400(v))))
+                .map(|(k, v)| (std::borrow::Cow::Borrowed(*k), J::from(cut400(v))))
                 .collect(),
         );
         o.set("data", data);

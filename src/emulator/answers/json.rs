@@ -2,6 +2,8 @@
 //! `[ordered]@{}` order, integral doubles without a fraction, and the
 //! `JavaScriptSerializer` escapes of `'`, `<`, `>` and `&` as `\u0027` … .
 
+use std::borrow::Cow;
+
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
 /// A JSON value whose objects keep their insertion order.
@@ -15,7 +17,8 @@ pub(crate) enum J {
     Num(f64),
     Str(String),
     Arr(Vec<J>),
-    Obj(Vec<(String, J)>),
+    /// Keys are almost always literals (`obj!`): borrowed, not one allocation each.
+    Obj(Vec<(Cow<'static, str>, J)>),
 }
 
 impl J {
@@ -26,7 +29,7 @@ impl J {
             let value = value.into();
             match fields.iter_mut().find(|(k, _)| k == key) {
                 Some((_, v)) => *v = value,
-                None => fields.push((key.to_owned(), value)),
+                None => fields.push((Cow::Owned(key.to_owned()), value)),
             }
         }
     }
@@ -147,7 +150,7 @@ impl<T: Into<J>> From<Vec<T>> for J {
 macro_rules! obj {
     ($($k:literal => $v:expr),* $(,)?) => {
         $crate::emulator::answers::json::J::Obj(vec![
-            $(($k.to_owned(), $crate::emulator::answers::json::J::from($v))),*
+            $((::std::borrow::Cow::Borrowed($k), $crate::emulator::answers::json::J::from($v))),*
         ])
     };
 }
