@@ -15,7 +15,8 @@ pub(crate) enum J {
     UInt(u64),
     /// A .NET double (`[math]::Round(…)`): printed without `.0` when integral.
     Num(f64),
-    Str(String),
+    /// Literals (most texts of an answer) are borrowed, not copied.
+    Str(Cow<'static, str>),
     Arr(Vec<J>),
     /// Keys are almost always literals (`obj!`): borrowed, not one allocation each.
     Obj(Vec<(Cow<'static, str>, J)>),
@@ -120,19 +121,19 @@ impl From<f64> for J {
         J::Num(v)
     }
 }
-impl From<&str> for J {
-    fn from(v: &str) -> J {
-        J::Str(v.to_owned())
+impl From<&'static str> for J {
+    fn from(v: &'static str) -> J {
+        J::Str(Cow::Borrowed(v))
     }
 }
 impl From<String> for J {
     fn from(v: String) -> J {
-        J::Str(v)
+        J::Str(Cow::Owned(v))
     }
 }
 impl From<&String> for J {
     fn from(v: &String) -> J {
-        J::Str(v.clone())
+        J::Str(Cow::Owned(v.clone()))
     }
 }
 impl<T: Into<J>> From<Option<T>> for J {

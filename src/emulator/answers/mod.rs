@@ -235,10 +235,10 @@ fn envelope(ctx: &Ctx<'_>, id: &str) -> J {
     };
     let (ok, error, data) = match result {
         Ok(data) => (true, J::Null, data),
-        Err(e) => (false, J::Str(e), J::Null),
+        Err(e) => (false, J::from(e), J::Null),
     };
     obj! {
-        "id" => id,
+        "id" => id.to_owned(),
         "ok" => ok,
         "error" => error,
         "collected_utc" => clock::iso_utc(ctx.now),
