@@ -66,7 +66,12 @@ impl LineSplitter {
 
 fn emit_line(raw: &[u8], emit: &mut dyn FnMut(&str)) {
     let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-    emit(&String::from_utf8_lossy(raw));
+    // from_utf8's ASCII fast path first (probe lines are ASCII base64 batches);
+    // the lossy scan, several times slower, only for a line that is not UTF-8.
+    match std::str::from_utf8(raw) {
+        Ok(text) => emit(text),
+        Err(_) => emit(&String::from_utf8_lossy(raw)),
+    }
 }
 
 #[cfg(test)]
@@ -95,5 +100,14 @@ mod tests {
     fn utf8_sequence_cut_between_responses_survives() {
         let text = "größe\n".as_bytes();
         assert_eq!(split(&[&text[..3], &text[3..]]), vec!["größe"]);
+    }
+
+    #[test]
+    fn a_line_that_is_not_utf8_arrives_with_replacement_characters() {
+        // A hostile or broken host: the line is kept, the bad bytes replaced.
+        assert_eq!(
+            split(&[b"ok\r\nbad \xff\xfe end\r\n"]),
+            vec!["ok", "bad \u{fffd}\u{fffd} end"]
+        );
     }
 }
