@@ -4,6 +4,7 @@
 //! ```sh
 //! cargo run --release --example fleet_bench -- --write docs/BENCHMARKS.md
 //! cargo run --release --example fleet_bench -- --sizes 100 --modes ntlm-http
+//! cargo run --release --example fleet_bench -- --repeat 3   # medians of 3 runs each
 //! ```
 //!
 //! For each transport (HTTP + NTLM with sealing, HTTPS + Basic) and fleet size it
@@ -55,6 +56,8 @@ struct Options {
     sizes: Vec<usize>,
     modes: Vec<Mode>,
     concurrency: Option<usize>,
+    /// Runs per transport and size; the table shows medians (and the CPU range).
+    repeat: usize,
     latency: String,
     ps_runtime: String,
     write: Option<PathBuf>,
@@ -70,6 +73,10 @@ struct Usage {
 }
 
 struct Row {
+    /// Runs behind the figures (medians when more than one).
+    runs: usize,
+    /// Lowest and highest client CPU per host (ms) over the runs.
+    cpu_range: (f64, f64),
     mode: Mode,
     hosts: usize,
     concurrency: usize,
@@ -102,7 +109,11 @@ fn main() -> Result<()> {
                 .unwrap_or(if n >= 10_000 { 1000 } else { 256 })
                 .min(n);
             eprintln!("bench: {} with {n} hosts, concurrency {c} …", mode.name());
-            let row = run_one(&bin, &work, mode, n, c, &opts, latency, runtime)?;
+            let mut runs = Vec::with_capacity(opts.repeat);
+            for _ in 0..opts.repeat.max(1) {
+                runs.push(run_one(&bin, &work, mode, n, c, &opts, latency, runtime)?);
+            }
+            let row = median_row(runs);
             eprintln!(
                 "bench:   wall {:.2}s (ideal {:.2}s, ×{:.2}), CPU {:.3} ms/host, peak RSS {} MiB, {:.1} requests/host, {}/{} scanned",
                 row.usage.wall,
@@ -121,7 +132,7 @@ fn main() -> Result<()> {
     let table = render(&rows, &opts);
     println!("{table}");
     if let Some(path) = &opts.write {
-        write_doc(path, &table)?;
+        write_doc(path, &table, &args.join(" "))?;
         eprintln!("bench: figures written to {}", path.display());
     }
     Ok(())
@@ -135,6 +146,7 @@ fn parse(args: &[String]) -> Result<Options> {
         latency: "10ms".into(),
         ps_runtime: "1s".into(),
         write: None,
+        repeat: 1,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -156,6 +168,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "--latency" => o.latency = value()?,
             "--ps-runtime" => o.ps_runtime = value()?,
             "--write" => o.write = Some(PathBuf::from(value()?)),
+            "--repeat" => o.repeat = value()?.parse::<usize>()?.max(1),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -287,7 +300,10 @@ fn run_one(
     let requests_per_host = requests / hosts.len().max(1) as f64;
     let waves = n.div_ceil(c) as f64;
     let ideal = waves * (runtime.as_secs_f64() + requests_per_host * latency.as_secs_f64());
+    let cpu = (usage.user + usage.sys) * 1000.0 / n as f64;
     Ok(Row {
+        runs: 1,
+        cpu_range: (cpu, cpu),
         mode,
         hosts: n,
         concurrency: c,
@@ -297,6 +313,40 @@ fn run_one(
         scanned,
         emulator_cpu,
     })
+}
+
+/// One row for several runs of the same transport and size: the median of each
+/// figure taken on its own (this machine's speed can drift between runs), the
+/// client CPU's range beside it.
+fn median_row(mut runs: Vec<Row>) -> Row {
+    fn median(mut v: Vec<f64>) -> f64 {
+        v.sort_by(f64::total_cmp);
+        v.get(v.len() / 2).copied().unwrap_or(0.0)
+    }
+    let cpu: Vec<f64> = runs.iter().map(cpu_ms_per_host).collect();
+    let lowest = cpu.iter().copied().fold(f64::INFINITY, f64::min);
+    let highest = cpu.iter().copied().fold(0.0, f64::max);
+    let count = runs.len();
+    let scanned = runs.iter().map(|r| r.scanned).min().unwrap_or(0);
+    let wall = median(runs.iter().map(|r| r.usage.wall).collect());
+    let rss = median(runs.iter().map(|r| r.usage.max_rss_kib as f64).collect());
+    let emulator = runs
+        .iter()
+        .map(|r| r.emulator_cpu)
+        .collect::<Option<Vec<f64>>>();
+    let cpu_median = median(cpu);
+    let mut row = runs.swap_remove(0);
+    let hosts = row.hosts as f64;
+    row.runs = count;
+    row.scanned = scanned;
+    row.cpu_range = (lowest, highest);
+    row.usage.wall = wall;
+    row.usage.max_rss_kib = rss as u64;
+    // The median CPU is carried as user time; cpu_ms_per_host adds user and sys.
+    row.usage.user = cpu_median * hosts / 1000.0;
+    row.usage.sys = 0.0;
+    row.emulator_cpu = emulator.map(median);
+    row
 }
 
 fn path(p: &Path) -> String {
@@ -411,14 +461,21 @@ fn cpu_ms_per_host(r: &Row) -> f64 {
 fn render(rows: &[Row], opts: &Options) -> String {
     let mut s = String::new();
     s.push_str(&format!(
-        "Latency {} per HTTP exchange, program runtime {} per host, healthy fleet, all checks, every report written.\n\n",
+        "Latency {} per HTTP exchange, program runtime {} per host, healthy fleet, all checks, every report written.",
         opts.latency, opts.ps_runtime
     ));
+    if opts.repeat > 1 {
+        s.push_str(&format!(
+            " Each row: the median of {} runs for each figure, the client CPU's lowest–highest in brackets.",
+            opts.repeat
+        ));
+    }
+    s.push_str("\n\n");
     s.push_str("| transport | hosts | concurrency | wall (s) | ideal (s) | wall / ideal | requests / host (pywinrm) | client CPU / host (ms) | client peak RSS (MiB) | RSS / concurrent session (KiB) | emulator CPU / host (ms) | scanned |\n");
     s.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         s.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} ({}) | {:.3} | {:.1} | {:.0} | {} | {}/{} |\n",
+            "| {} | {} | {} | {:.2} | {:.2} | {:.2} | {:.1} ({}) | {} | {:.1} | {:.0} | {} | {}/{} |\n",
             r.mode.name(),
             r.hosts,
             r.concurrency,
@@ -427,7 +484,7 @@ fn render(rows: &[Row], opts: &Options) -> String {
             r.usage.wall / r.ideal,
             r.requests_per_host,
             r.mode.pywinrm_requests(),
-            cpu_ms_per_host(r),
+            cpu_cell(r),
             r.usage.max_rss_kib as f64 / 1024.0,
             r.usage.max_rss_kib as f64 / r.concurrency as f64,
             r.emulator_cpu.map_or_else(
@@ -441,7 +498,17 @@ fn render(rows: &[Row], opts: &Options) -> String {
     s
 }
 
-fn write_doc(path: &Path, table: &str) -> Result<()> {
+/// The client CPU per host, with its range when the row stands for several runs.
+fn cpu_cell(r: &Row) -> String {
+    let median = cpu_ms_per_host(r);
+    if r.runs > 1 {
+        format!("{median:.3} ({:.3}–{:.3})", r.cpu_range.0, r.cpu_range.1)
+    } else {
+        format!("{median:.3}")
+    }
+}
+
+fn write_doc(path: &Path, table: &str, args: &str) -> Result<()> {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -465,7 +532,7 @@ fn write_doc(path: &Path, table: &str) -> Result<()> {
         .unwrap_or_default();
     let date = time::OffsetDateTime::now_utc().date();
     let section = format!(
-        "<!-- fleet_bench:begin -->\n## Latest run ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; the emulator shares the cores, so the client's own CPU is what counts.\n\nCommand: `cargo run --release --example fleet_bench -- --write docs/BENCHMARKS.md`\n\n{table}<!-- fleet_bench:end -->\n"
+        "<!-- fleet_bench:begin -->\n## Latest run ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; the emulator shares the cores, so the client's own CPU is what counts.\n\nCommand: `cargo run --release --example fleet_bench -- {args}`\n\n{table}<!-- fleet_bench:end -->\n"
     );
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let new = match (
