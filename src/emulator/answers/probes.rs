@@ -417,9 +417,9 @@ const BACKUP_PATTERN: &[&str] = &[
 /// `X ?Y` means an optional space.
 ///
 /// ASCII case folding (the words are ASCII), the text folded once, a word compared
-/// only where its first letter stands: this runs for every service of every host
-/// the emulator answers for, and a substring search set up per word cost more
-/// than the rest of the probe's answer.
+/// only where its first letter stands: this runs for every word of its list for
+/// every service of every host the emulator answers for. With a lowercased copy
+/// and a substring search per word it was 8 % of the emulator's instructions.
 fn matches_any(text: &str, words: &[&str]) -> bool {
     let t = text.to_ascii_lowercase().into_bytes();
     // Most words' first letter is nowhere in the text: one look-up rules them out.
