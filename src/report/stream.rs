@@ -110,9 +110,10 @@ impl HostSource for ReportHosts<'_> {
         max: usize,
         each: &mut dyn FnMut(usize, &[HostView<'_>]) -> ControlFlow<()>,
     ) -> Result<(), ReportError> {
-        for (run, hosts) in self.0.chunks(max.max(1)).enumerate() {
+        let max = max.max(1);
+        for (run, hosts) in self.0.chunks(max).enumerate() {
             let views: Vec<HostView<'_>> = hosts.iter().map(HostView::of).collect();
-            if each(run * max.max(1), &views).is_break() {
+            if each(run * max, &views).is_break() {
                 break;
             }
         }
