@@ -27,32 +27,59 @@ pub(crate) fn first_line(text: &str, max: usize) -> String {
 /// attributes (ids and links are made from indexes).
 pub(crate) struct Html<'a>(pub(crate) &'a str);
 
+/// What [`Html`] does with a byte: keep it, replace it, or look at the next byte.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum HtmlByte {
+    Keep,
+    Replace,
+    /// 0xC2: the lead byte of U+0080–U+00BF, of which U+0080–U+009F are C1 controls.
+    C2,
+}
+
+/// [`HtmlByte`] for every byte value, so plain text is skipped with one table
+/// lookup a byte (evidence cells are the bulk of the HTML report).
+const HTML_BYTES: [HtmlByte; 256] = {
+    let mut table = [HtmlByte::Keep; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        // Control characters other than tab/newline are not allowed in HTML text.
+        if b != b'\t' as usize && b != b'\n' as usize {
+            table[b] = HtmlByte::Replace;
+        }
+        b += 1;
+    }
+    table[0x7f] = HtmlByte::Replace;
+    table[b'&' as usize] = HtmlByte::Replace;
+    table[b'<' as usize] = HtmlByte::Replace;
+    table[b'>' as usize] = HtmlByte::Replace;
+    table[0xc2] = HtmlByte::C2;
+    table
+};
+
 impl fmt::Display for Html<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Byte by byte, without decoding characters: everything replaced is ASCII
         // or a C1 control (U+0080–U+009F, in UTF-8 0xC2 then 0x80–0x9F), and a
-        // 0xC2 lead byte cannot occur inside another character. Evidence cells
-        // are the bulk of the HTML report.
+        // 0xC2 lead byte cannot occur inside another character.
         let s = self.0;
         let bytes = s.as_bytes();
         let mut last = 0;
         let mut i = 0;
-        while let Some(&b) = bytes.get(i) {
-            let (rep, len) = match b {
-                b'&' => ("&amp;", 1),
-                b'<' => ("&lt;", 1),
-                b'>' => ("&gt;", 1),
-                // Control characters other than tab/newline are not allowed in HTML text.
-                b'\t' | b'\n' => {
+        while let Some(skip) = bytes.get(i..).and_then(|rest| {
+            rest.iter()
+                .position(|&b| HTML_BYTES[usize::from(b)] != HtmlByte::Keep)
+        }) {
+            i += skip;
+            let (rep, len) = match bytes.get(i) {
+                Some(b'&') => ("&amp;", 1),
+                Some(b'<') => ("&lt;", 1),
+                Some(b'>') => ("&gt;", 1),
+                Some(0xc2) if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => ("\u{FFFD}", 2),
+                Some(0xc2) => {
                     i += 1;
                     continue;
                 }
-                0x00..=0x1f | 0x7f => ("\u{FFFD}", 1),
-                0xc2 if matches!(bytes.get(i + 1), Some(0x80..=0x9f)) => ("\u{FFFD}", 2),
-                _ => {
-                    i += 1;
-                    continue;
-                }
+                _ => ("\u{FFFD}", 1),
             };
             f.write_str(s.get(last..i).unwrap_or_default())?;
             f.write_str(rep)?;
