@@ -5,6 +5,7 @@
 //! cargo run --release --example fleet_bench -- --write docs/BENCHMARKS.md
 //! cargo run --release --example fleet_bench -- --sizes 100 --modes ntlm-http
 //! cargo run --release --example fleet_bench -- --repeat 3   # medians of 3 runs each
+//! cargo run --release --example fleet_bench -- --instructions 200 --write docs/BENCHMARKS.md
 //! ```
 //!
 //! For each transport (HTTP + NTLM with sealing, HTTPS + Basic) and fleet size it
@@ -14,6 +15,12 @@
 //! server costs are measured apart. The scanner's CPU time and peak RSS come from
 //! `getrusage(RUSAGE_CHILDREN)` in a small measuring process whose only child is the
 //! scanner.
+//!
+//! `--instructions N` instead counts instructions with valgrind's callgrind: one scan
+//! of N hosts with the scanner under callgrind (the emulator native), then one with
+//! the emulator under callgrind (the scanner native). Seconds drift with whatever else
+//! the machine runs; instruction counts repeat to a fraction of a percent, so this is
+//! the figure to compare builds by on a shared or throttled machine.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -61,6 +68,8 @@ struct Options {
     latency: String,
     ps_runtime: String,
     write: Option<PathBuf>,
+    /// Count instructions under callgrind with a fleet of this many hosts instead.
+    instructions: Option<usize>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -100,6 +109,17 @@ fn main() -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let latency = fleetscan::cli::parse_duration(&opts.latency)?;
     let runtime = fleetscan::cli::parse_duration(&opts.ps_runtime)?;
+    if let Some(n) = opts.instructions {
+        let result = count_all(&bin, &work, n, &opts);
+        let _ = std::fs::remove_dir_all(&work);
+        let table = render_instructions(&result?, &opts);
+        println!("{table}");
+        if let Some(path) = &opts.write {
+            write_section(path, INSTRUCTIONS_MARKERS, &table, &args.join(" "))?;
+            eprintln!("bench: figures written to {}", path.display());
+        }
+        return Ok(());
+    }
 
     let mut rows = Vec::new();
     for &mode in &opts.modes {
@@ -132,7 +152,7 @@ fn main() -> Result<()> {
     let table = render(&rows, &opts);
     println!("{table}");
     if let Some(path) = &opts.write {
-        write_doc(path, &table, &args.join(" "))?;
+        write_section(path, TIMING_MARKERS, &table, &args.join(" "))?;
         eprintln!("bench: figures written to {}", path.display());
     }
     Ok(())
@@ -147,6 +167,7 @@ fn parse(args: &[String]) -> Result<Options> {
         ps_runtime: "1s".into(),
         write: None,
         repeat: 1,
+        instructions: None,
     };
     let mut it = args.iter();
     while let Some(flag) = it.next() {
@@ -169,6 +190,7 @@ fn parse(args: &[String]) -> Result<Options> {
             "--ps-runtime" => o.ps_runtime = value()?,
             "--write" => o.write = Some(PathBuf::from(value()?)),
             "--repeat" => o.repeat = value()?.parse::<usize>()?.max(1),
+            "--instructions" => o.instructions = Some(value()?.parse::<usize>()?.max(1)),
             other => return Err(format!("unknown flag {other}").into()),
         }
     }
@@ -212,66 +234,10 @@ fn run_one(
 ) -> Result<Row> {
     let dir = work.join(format!("{mode:?}-{n}"));
     std::fs::create_dir_all(&dir)?;
-    let inv = dir.join("fleet.ini");
-    let ca = dir.join("ca.pem");
     let mut emulate = Command::new(bin);
-    emulate.args([
-        "emulate",
-        "--hosts",
-        &n.to_string(),
-        "--scenario",
-        "healthy",
-    ]);
-    emulate.args(["--latency", &opts.latency, "--ps-runtime", &opts.ps_runtime]);
-    emulate.args(["--bind", "127.20.0.0/16"]);
-    emulate.arg("--inventory-out").arg(&inv);
-    match mode {
-        Mode::NtlmHttp => {
-            emulate.args(["--auth", "ntlm"]);
-        }
-        Mode::BasicHttps => {
-            emulate
-                .args(["--auth", "basic", "--tls"])
-                .arg("--ca-out")
-                .arg(&ca);
-        }
-    }
-    let mut server = Emulator::start(emulate)?;
-
-    let mut scan: Vec<String> = vec![
-        "scan".into(),
-        "-i".into(),
-        path(&inv),
-        "-u".into(),
-        "fleetscan".into(),
-    ];
-    for (flag, file) in [
-        ("--json", "r.json"),
-        ("--csv", "r.csv"),
-        ("--html", "r.html"),
-        ("--junit", "r.xml"),
-        ("--journal", "j.jsonl"),
-    ] {
-        scan.push(flag.into());
-        scan.push(path(&dir.join(file)));
-    }
-    scan.extend([
-        "--concurrency".into(),
-        c.to_string(),
-        "--timeout".into(),
-        "600s".into(),
-        "-q".into(),
-    ]);
-    if mode == Mode::BasicHttps {
-        scan.extend([
-            "--auth".into(),
-            "basic".into(),
-            "--scheme".into(),
-            "https".into(),
-            "--ca-cert".into(),
-            path(&ca),
-        ]);
-    }
+    emulate.args(emulate_args(mode, n, &dir, opts));
+    let mut server = Emulator::start(emulate, None)?;
+    let scan = scan_args(mode, &dir, c);
     let me = std::env::current_exe()?;
     let emulator_before = server.cpu_seconds();
     let out = Command::new(me)
@@ -313,6 +279,208 @@ fn run_one(
         scanned,
         emulator_cpu,
     })
+}
+
+/// `fleetscan emulate …` for a healthy fleet of `n` hosts, its inventory (and CA)
+/// written into `dir`.
+fn emulate_args(mode: Mode, n: usize, dir: &Path, opts: &Options) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "emulate".into(),
+        "--hosts".into(),
+        n.to_string(),
+        "--scenario".into(),
+        "healthy".into(),
+        "--latency".into(),
+        opts.latency.clone(),
+        "--ps-runtime".into(),
+        opts.ps_runtime.clone(),
+        "--bind".into(),
+        "127.20.0.0/16".into(),
+        "--inventory-out".into(),
+        path(&dir.join("fleet.ini")),
+    ];
+    match mode {
+        Mode::NtlmHttp => args.extend(["--auth".into(), "ntlm".into()]),
+        Mode::BasicHttps => args.extend([
+            "--auth".into(),
+            "basic".into(),
+            "--tls".into(),
+            "--ca-out".into(),
+            path(&dir.join("ca.pem")),
+        ]),
+    }
+    args
+}
+
+/// `fleetscan scan …` of the fleet [`emulate_args`] serves, every report written
+/// into `dir`.
+fn scan_args(mode: Mode, dir: &Path, c: usize) -> Vec<String> {
+    let mut scan: Vec<String> = vec![
+        "scan".into(),
+        "-i".into(),
+        path(&dir.join("fleet.ini")),
+        "-u".into(),
+        "fleetscan".into(),
+    ];
+    for (flag, file) in [
+        ("--json", "r.json"),
+        ("--csv", "r.csv"),
+        ("--html", "r.html"),
+        ("--junit", "r.xml"),
+        ("--journal", "j.jsonl"),
+    ] {
+        scan.push(flag.into());
+        scan.push(path(&dir.join(file)));
+    }
+    scan.extend([
+        "--concurrency".into(),
+        c.to_string(),
+        "--timeout".into(),
+        "600s".into(),
+        "-q".into(),
+    ]);
+    if mode == Mode::BasicHttps {
+        scan.extend([
+            "--auth".into(),
+            "basic".into(),
+            "--scheme".into(),
+            "https".into(),
+            "--ca-cert".into(),
+            path(&dir.join("ca.pem")),
+        ]);
+    }
+    scan
+}
+
+/// Instructions one scan cost, each side counted in a run of its own.
+struct Instructions {
+    mode: Mode,
+    hosts: usize,
+    concurrency: usize,
+    client: u64,
+    emulator: u64,
+}
+
+fn count_all(bin: &Path, work: &Path, n: usize, opts: &Options) -> Result<Vec<Instructions>> {
+    let version = Command::new("valgrind").arg("--version").output();
+    if !version.is_ok_and(|o| o.status.success()) {
+        return Err(
+            "--instructions needs valgrind on PATH (Debian/Ubuntu: apt install valgrind)".into(),
+        );
+    }
+    let c = opts.concurrency.unwrap_or(100).min(n);
+    let mut out = Vec::new();
+    for &mode in &opts.modes {
+        eprintln!(
+            "bench: {} with {n} hosts, concurrency {c}, under callgrind …",
+            mode.name()
+        );
+        let client = count_one(bin, work, mode, n, c, opts, Side::Client)?;
+        let emulator = count_one(bin, work, mode, n, c, opts, Side::Emulator)?;
+        eprintln!(
+            "bench:   client {:.2} M, emulator {:.2} M instructions per host",
+            client as f64 / n as f64 / 1e6,
+            emulator as f64 / n as f64 / 1e6
+        );
+        out.push(Instructions {
+            mode,
+            hosts: n,
+            concurrency: c,
+            client,
+            emulator,
+        });
+    }
+    Ok(out)
+}
+
+/// Which process of a scan runs under callgrind.
+#[derive(Clone, Copy, PartialEq)]
+enum Side {
+    Client,
+    Emulator,
+}
+
+/// `valgrind --tool=callgrind` in front of `bin`, its profile discarded: only the
+/// total it prints at exit ("Collected : N") is read, from `log`.
+fn under_callgrind(bin: &Path, log: &Path) -> Command {
+    let mut cmd = Command::new("valgrind");
+    cmd.args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+        .arg(format!("--log-file={}", path(log)))
+        .arg(bin);
+    cmd
+}
+
+fn count_one(
+    bin: &Path,
+    work: &Path,
+    mode: Mode,
+    n: usize,
+    c: usize,
+    opts: &Options,
+    side: Side,
+) -> Result<u64> {
+    let dir = work.join(format!("callgrind-{mode:?}-{n}"));
+    std::fs::create_dir_all(&dir)?;
+    let log = dir.join("callgrind.log");
+    let _ = std::fs::remove_file(&log);
+    let mut emulate = if side == Side::Emulator {
+        under_callgrind(bin, &log)
+    } else {
+        Command::new(bin)
+    };
+    emulate.args(emulate_args(mode, n, &dir, opts));
+    let mut server = Emulator::start(emulate, Some(&dir))?;
+    let mut scan = if side == Side::Client {
+        under_callgrind(bin, &log)
+    } else {
+        Command::new(bin)
+    };
+    let status = scan
+        .args(scan_args(mode, &dir, c))
+        .env("FLEETSCAN_PASSWORD", "fleetscan")
+        .stdout(Stdio::null())
+        .status()?;
+    // The emulator writes its total when it exits on SIGTERM.
+    server.stop();
+    if status.code() != Some(0) {
+        eprintln!("bench:   scanner exited {status} (0 expected on a healthy fleet)");
+    }
+    let text = std::fs::read_to_string(&log)
+        .map_err(|e| format!("no callgrind log at {}: {e}", log.display()))?;
+    collected(&text).ok_or_else(|| {
+        format!(
+            "callgrind printed no total in {} (did the process exit cleanly?)",
+            log.display()
+        )
+        .into()
+    })
+}
+
+/// The total of callgrind's "==pid== Collected : 1234567" line.
+fn collected(log: &str) -> Option<u64> {
+    log.lines()
+        .find_map(|l| l.split_once("Collected :").map(|(_, n)| n.trim()))
+        .and_then(|n| n.replace(',', "").parse().ok())
+}
+
+fn render_instructions(rows: &[Instructions], opts: &Options) -> String {
+    let mut s = format!(
+        "Instructions counted by valgrind's callgrind (repeatable to a fraction of a percent, whatever else the machine runs): one scan with the scanner under callgrind, one with the emulator under it. Latency {} per HTTP exchange, program runtime {} per host, healthy fleet, all checks, every report written.\n\n",
+        opts.latency, opts.ps_runtime
+    );
+    s.push_str("| transport | hosts | concurrency | client instructions / host (M) | emulator instructions / host (M) |\n");
+    s.push_str("|---|---:|---:|---:|---:|\n");
+    for r in rows {
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {:.2} |\n",
+            r.mode.name(),
+            r.hosts,
+            r.concurrency,
+            r.client as f64 / r.hosts as f64 / 1e6,
+            r.emulator as f64 / r.hosts as f64 / 1e6,
+        ));
+    }
+    s
 }
 
 /// One row for several runs of the same transport and size: the median of each
@@ -357,11 +525,17 @@ fn path(p: &Path) -> String {
 struct Emulator(Child);
 
 impl Emulator {
-    fn start(mut cmd: Command) -> Result<Emulator> {
+    /// Starts `cmd` and waits for its "ready:" line; its stderr goes to
+    /// `emulator.err` in `quiet_dir` when given (a callgrind run's chatter).
+    fn start(mut cmd: Command, quiet_dir: Option<&Path>) -> Result<Emulator> {
+        let stderr = match quiet_dir {
+            Some(dir) => Stdio::from(std::fs::File::create(dir.join("emulator.err"))?),
+            None => Stdio::inherit(),
+        };
         let mut child = cmd
             .env("FLEETSCAN_PASSWORD", "fleetscan")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()?;
         let stdout = child.stdout.take().ok_or("no stdout")?;
         let mut lines = BufReader::new(stdout).lines();
@@ -508,7 +682,23 @@ fn cpu_cell(r: &Row) -> String {
     }
 }
 
-fn write_doc(path: &Path, table: &str, args: &str) -> Result<()> {
+/// The begin and end markers of a generated section, and its heading.
+type Markers = (&'static str, &'static str, &'static str);
+
+const TIMING_MARKERS: Markers = (
+    "<!-- fleet_bench:begin -->",
+    "<!-- fleet_bench:end -->",
+    "Latest run",
+);
+const INSTRUCTIONS_MARKERS: Markers = (
+    "<!-- fleet_bench:instructions:begin -->",
+    "<!-- fleet_bench:instructions:end -->",
+    "Latest instruction count",
+);
+
+/// Replaces the section between `markers` in `path` (or appends it).
+fn write_section(path: &Path, markers: Markers, table: &str, args: &str) -> Result<()> {
+    let (begin, end_marker, heading) = markers;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -532,15 +722,12 @@ fn write_doc(path: &Path, table: &str, args: &str) -> Result<()> {
         .unwrap_or_default();
     let date = time::OffsetDateTime::now_utc().date();
     let section = format!(
-        "<!-- fleet_bench:begin -->\n## Latest run ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; the emulator shares the cores, so the client's own CPU is what counts.\n\nCommand: `cargo run --release --example fleet_bench -- {args}`\n\n{table}<!-- fleet_bench:end -->\n"
+        "{begin}\n## {heading} ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; the emulator shares the cores, so the client's own CPU is what counts.\n\nCommand: `cargo run --release --example fleet_bench -- {args}`\n\n{table}{end_marker}\n"
     );
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let new = match (
-        old.find("<!-- fleet_bench:begin -->"),
-        old.find("<!-- fleet_bench:end -->"),
-    ) {
+    let new = match (old.find(begin), old.find(end_marker)) {
         (Some(a), Some(b)) if a < b => {
-            let end = b + "<!-- fleet_bench:end -->\n".len();
+            let end = b + end_marker.len() + 1;
             format!("{}{}{}", &old[..a], section, old.get(end..).unwrap_or(""))
         }
         _ => format!("{old}\n{section}"),
