@@ -271,11 +271,16 @@ fn write_check_case(
     host: &HostView<'_>,
     check: &CheckView<'_>,
 ) -> std::io::Result<()> {
-    let open = format!(
-        r#"    <testcase name="{}" classname="{}""#,
-        attr(&check.id),
-        attr(&host.name)
-    );
+    // Written straight into the buffered file: a `format!` per check was most of
+    // this writer's allocations (40 per healthy host).
+    let open = |out: &mut dyn Write, end: &str| {
+        writeln!(
+            out,
+            r#"    <testcase name="{}" classname="{}"{end}"#,
+            attr(&check.id),
+            attr(&host.name)
+        )
+    };
     let evidence = check.evidence_text();
     if let Some(waiver) = &check.waived {
         let until = waiver
@@ -283,7 +288,7 @@ fn write_check_case(
             .as_deref()
             .map(|d| format!(" (until {d})"))
             .unwrap_or_default();
-        writeln!(out, "{open}>")?;
+        open(out, ">")?;
         writeln!(
             out,
             r#"      <skipped message="{}"/>"#,
@@ -303,9 +308,9 @@ fn write_check_case(
         return writeln!(out, "    </testcase>");
     }
     match check.status {
-        Status::Pass => writeln!(out, "{open}/>"),
+        Status::Pass => open(out, "/>"),
         Status::Fail => {
-            writeln!(out, "{open}>")?;
+            open(out, ">")?;
             writeln!(
                 out,
                 r#"      <failure message="{}" type="{}">{}</failure>"#,
@@ -319,7 +324,7 @@ fn write_check_case(
             writeln!(out, "    </testcase>")
         }
         Status::NotApplicable => {
-            writeln!(out, "{open}>")?;
+            open(out, ">")?;
             writeln!(
                 out,
                 r#"      <skipped message="{}"/>"#,
@@ -328,7 +333,7 @@ fn write_check_case(
             writeln!(out, "    </testcase>")
         }
         Status::Warn | Status::Unknown => {
-            writeln!(out, "{open}>")?;
+            open(out, ">")?;
             writeln!(
                 out,
                 "      <system-out>{}</system-out>",
