@@ -682,23 +682,26 @@ fn cpu_cell(r: &Row) -> String {
     }
 }
 
-/// The begin and end markers of a generated section, and its heading.
-type Markers = (&'static str, &'static str, &'static str);
+/// A generated section of the document: its begin and end markers, its heading,
+/// and what to keep in mind about the machine.
+type Markers = (&'static str, &'static str, &'static str, &'static str);
 
 const TIMING_MARKERS: Markers = (
     "<!-- fleet_bench:begin -->",
     "<!-- fleet_bench:end -->",
     "Latest run",
+    "the emulator shares the cores, so the client's own CPU is what counts",
 );
 const INSTRUCTIONS_MARKERS: Markers = (
     "<!-- fleet_bench:instructions:begin -->",
     "<!-- fleet_bench:instructions:end -->",
     "Latest instruction count",
+    "instruction counts do not depend on the machine's speed or load, only on the build, the work and the CPU's instruction set (SIMD paths are chosen at run time)",
 );
 
 /// Replaces the section between `markers` in `path` (or appends it).
 fn write_section(path: &Path, markers: Markers, table: &str, args: &str) -> Result<()> {
-    let (begin, end_marker, heading) = markers;
+    let (begin, end_marker, heading, machine_note) = markers;
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|t| {
@@ -722,7 +725,7 @@ fn write_section(path: &Path, markers: Markers, table: &str, args: &str) -> Resu
         .unwrap_or_default();
     let date = time::OffsetDateTime::now_utc().date();
     let section = format!(
-        "{begin}\n## {heading} ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; the emulator shares the cores, so the client's own CPU is what counts.\n\nCommand: `cargo run --release --example fleet_bench -- {args}`\n\n{table}{end_marker}\n"
+        "{begin}\n## {heading} ({date})\n\nMachine: {cores} cores ({cpu}), {mem} RAM; {machine_note}.\n\nCommand: `cargo run --release --example fleet_bench -- {args}`\n\n{table}{end_marker}\n"
     );
     let old = std::fs::read_to_string(path).unwrap_or_default();
     let new = match (old.find(begin), old.find(end_marker)) {

@@ -184,7 +184,8 @@ impl Journal {
         let mut buf = Vec::with_capacity(hint.clamp(256, LINE_HINT_MAX));
         serde_json::to_writer(&mut buf, &line).ok()?;
         buf.push(b'\n');
-        self.line_hint.store(buf.len() + buf.len() / 8, Ordering::Relaxed);
+        self.line_hint
+            .store(buf.len() + buf.len() / 8, Ordering::Relaxed);
         let text = String::from_utf8(buf).ok()?;
         let ticket = self.next.fetch_add(1, Ordering::Relaxed);
         match self.tx.send(Msg::Line { ticket, text }) {
