@@ -105,8 +105,10 @@ pub struct Journal {
     line_hint: AtomicUsize,
 }
 
-/// The most [`Journal::record`] reserves up front for a line, in bytes.
-const LINE_HINT_MAX: usize = 1 << 20;
+/// The most [`Journal::record`] reserves up front for a line, in bytes: a healthy
+/// host's line is ~22 KB, and one host with megabytes of evidence must not make the
+/// hosts finishing beside it each reserve as much while their lines wait in the queue.
+const LINE_HINT_MAX: usize = 64 << 10;
 
 impl std::fmt::Debug for Msg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
