@@ -17,7 +17,7 @@ pub(crate) const TZ_BASE_MIN: i32 = 60;
 ///
 /// Digits written by hand rather than through `format!`: every event a host
 /// answers with carries one of these, and the emulator's CPU is the scanner's
-/// wall time when both share the machine (`format!` cost ~1,800 instructions a
+/// wall time when both share the machine (`format!` cost ~3,300 instructions a
 /// call, most of a host's event output).
 pub(crate) fn iso_utc(t: OffsetDateTime) -> String {
     let t = t.to_offset(UtcOffset::UTC);
