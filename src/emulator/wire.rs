@@ -9,6 +9,7 @@
 //! Shares nothing with the client in `crate::winrm`.
 
 use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -387,12 +388,32 @@ fn envelope(decls: Decls, action: &str, relates_to: Option<&str>, body: &str) ->
         }
     };
     let message_id = uuid::Uuid::new_v4().to_string().to_uppercase();
-    let relates = relates_to
-        .map(|r| format!("<a:RelatesTo>{}</a:RelatesTo>", escape(r)))
-        .unwrap_or_default();
-    format!(
-        r#"<s:Envelope xml:lang="en-US" {ns}><s:Header><a:Action>{action}</a:Action><a:MessageID>uuid:{message_id}</a:MessageID><a:To>{ANONYMOUS}</a:To>{relates}</s:Header><s:Body>{body}</s:Body></s:Envelope>"#
-    )
+    // Written piece by piece into its final size: `format!` sizes its buffer from
+    // the literal pieces only, so a CreateResponse (the ~15 KB program echoed)
+    // grew by doubling, copying the body each time.
+    let mut out = String::with_capacity(ns.len() + action.len() + body.len() + 512);
+    for piece in [
+        r#"<s:Envelope xml:lang="en-US" "#,
+        ns,
+        "><s:Header><a:Action>",
+        action,
+        "</a:Action><a:MessageID>uuid:",
+        &message_id,
+        "</a:MessageID><a:To>",
+        ANONYMOUS,
+        "</a:To>",
+    ] {
+        out.push_str(piece);
+    }
+    if let Some(r) = relates_to {
+        out.push_str("<a:RelatesTo>");
+        out.push_str(&escape(r));
+        out.push_str("</a:RelatesTo>");
+    }
+    out.push_str("</s:Header><s:Body>");
+    out.push_str(body);
+    out.push_str("</s:Body></s:Envelope>");
+    out
 }
 
 /// What Create answers with, echoing what the shell was created with.
@@ -413,13 +434,21 @@ pub(crate) fn create_response(relates_to: Option<&str>, shell: &CreatedShell<'_>
     let id = escape(shell.shell_id);
     let mut env = String::new();
     if !shell.environment.is_empty() {
+        env.reserve(
+            shell
+                .environment
+                .iter()
+                .map(|(name, value)| name.len() + value.len() + 48)
+                .sum::<usize>()
+                + 40,
+        );
         env.push_str("<rsp:Environment>");
         for (name, value) in shell.environment {
-            env.push_str(&format!(
-                r#"<rsp:Variable Name="{}">{}</rsp:Variable>"#,
-                escape(name.as_str()),
-                escape(value.as_str())
-            ));
+            env.push_str(r#"<rsp:Variable Name=""#);
+            env.push_str(&escape(name.as_str()));
+            env.push_str(r#"">"#);
+            env.push_str(&escape(value.as_str()));
+            env.push_str("</rsp:Variable>");
         }
         env.push_str("</rsp:Environment>");
     }
@@ -427,7 +456,10 @@ pub(crate) fn create_response(relates_to: Option<&str>, shell: &CreatedShell<'_>
         .working_directory
         .map(|w| format!("<rsp:WorkingDirectory>{}</rsp:WorkingDirectory>", escape(w)))
         .unwrap_or_default();
-    let body = format!(
+    // Sized for the echoed environment up front, as `envelope` is.
+    let mut body = String::with_capacity(env.len() + wd.len() + 1024);
+    let _ = write!(
+        body,
         r#"<x:ResourceCreated><a:Address>{addr}</a:Address><a:ReferenceParameters><w:ResourceURI>{RESOURCE_CMD}</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">{id}</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated><rsp:Shell xmlns:rsp="{NS_SHELL}"><rsp:ShellId>{id}</rsp:ShellId><rsp:ResourceUri>{RESOURCE_CMD}</rsp:ResourceUri><rsp:Owner>{owner}</rsp:Owner><rsp:ClientIP>{ip}</rsp:ClientIP>{env}{wd}<rsp:IdleTimeOut>{idle}</rsp:IdleTimeOut><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams><rsp:ShellRunTime>P0DT0H0M0S</rsp:ShellRunTime><rsp:ShellInactivity>P0DT0H0M0S</rsp:ShellInactivity></rsp:Shell>"#,
         addr = escape(shell.address),
         owner = escape(shell.owner),
@@ -747,6 +779,12 @@ mod tests {
             Some("PT7200.000S")
         );
         assert!(created.contains(r#"<w:Selector Name="ShellId">ABC</w:Selector>"#));
+        assert!(created.contains(
+            r#"<rsp:Environment><rsp:Variable Name="A">&lt;1&gt;</rsp:Variable></rsp:Environment>"#
+        ));
+        assert!(created.contains("<a:RelatesTo>uuid:1</a:RelatesTo></s:Header><s:Body>"));
+        assert!(created.starts_with(r#"<s:Envelope xml:lang="en-US" xmlns:s="#));
+        assert!(created.ends_with("</rsp:Shell></s:Body></s:Envelope>"));
         let fault = fault_response(None, "127.1.0.1", &Fault::timed_out());
         assert!(fault.contains(r#"Code="2150858793" Machine="127.1.0.1""#));
         assert!(parse_tree(&fault).is_ok());

@@ -6,6 +6,16 @@ use std::borrow::Cow;
 
 use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 
+thread_local! {
+    /// The buffer the last line was serialised into, kept for the next: a line
+    /// serialised into a fresh `String` grew it by doubling, ~70 reallocations and
+    /// their copies a host; now each line costs one allocation of its exact size.
+    static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Larger buffers are not kept (a line is a few KB; a stress scenario's may not be).
+const LINE_KEEP_BYTES: usize = 256 * 1024;
+
 /// A JSON value whose objects keep their insertion order.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum J {
@@ -37,7 +47,21 @@ impl J {
 
     /// The compact line, with 5.1's escapes.
     pub(crate) fn to_line(&self) -> String {
-        let text = serde_json::to_string(self).unwrap_or_else(|_| "null".to_owned());
+        let text = LINE
+            .with(|cell| match cell.try_borrow_mut() {
+                Ok(mut buf) => {
+                    buf.clear();
+                    let text = serde_json::to_writer(&mut *buf, self)
+                        .ok()
+                        .and_then(|()| String::from_utf8(buf.to_vec()).ok());
+                    if buf.capacity() > LINE_KEEP_BYTES {
+                        *buf = Vec::new();
+                    }
+                    text
+                }
+                Err(_) => serde_json::to_string(self).ok(),
+            })
+            .unwrap_or_else(|| "null".to_owned());
         // Most lines (29 of a healthy host's 30) have none of the four: two SIMD
         // scans, and the line is kept as it is rather than copied by four replaces.
         let bytes = text.as_bytes();
