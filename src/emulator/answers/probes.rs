@@ -462,6 +462,51 @@ fn service_text(s: &Service) -> String {
     format!("{} {}", s.name, s.display_name)
 }
 
+/// What the word lists say of a service's name and display name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ServiceWords {
+    backup: bool,
+    security: bool,
+    efi: bool,
+}
+
+/// [`ServiceWords`] per (name, display name), matched once per emulator. Every
+/// host's services come from the emulator's static tables, so a fleet has a
+/// handful of distinct pairs; matching them again for every host was 5 % of the
+/// emulator's instructions. (Per thread would not do: plans run on tokio's
+/// blocking pool, whose many threads would each start cold.)
+static SERVICE_WORDS: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<(&'static str, &'static str), ServiceWords>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn service_words(s: &Service) -> ServiceWords {
+    let words = || {
+        let text = service_text(s);
+        ServiceWords {
+            backup: matches_any(&text, BACKUP_PATTERN),
+            security: matches_any(&text, AV_PATTERN),
+            efi: matches_any(&text, EFI_PATTERN),
+        }
+    };
+    let key = (s.name, s.display_name);
+    // A poisoned map still holds only finished entries.
+    let known = SERVICE_WORDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+        .copied();
+    if let Some(w) = known {
+        return w;
+    }
+    // Matched outside the lock; a race matches twice and stores the same answer.
+    let w = words();
+    SERVICE_WORDS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(key, w);
+    w
+}
+
 fn av(h: &HostState) -> J {
     let ip = h.mars.as_ref().map(|m| m.install_path);
     let scratch = h.mars.as_ref().map(|m| m.config_scratch);
@@ -490,11 +535,11 @@ fn av(h: &HostState) -> J {
         .services
         .iter()
         .filter_map(|s| {
-            // Each service's text is matched once per list, the backup list first.
-            let text = service_text(s);
-            let category = if matches_any(&text, BACKUP_PATTERN) {
+            // The backup list first: a backup agent that also names "antivirus" is backup.
+            let words = service_words(s);
+            let category = if words.backup {
                 "backup"
-            } else if matches_any(&text, AV_PATTERN) {
+            } else if words.security {
                 "security"
             } else {
                 return None;
@@ -1325,7 +1370,7 @@ fn efi(ctx: &Ctx<'_>) -> Answer {
     let third: Vec<J> = h
         .services
         .iter()
-        .filter(|s| s.state == SvcState::Running && matches_any(&service_text(s), EFI_PATTERN))
+        .filter(|s| s.state == SvcState::Running && service_words(s).efi)
         .map(|s| obj! { "name" => s.name, "display_name" => s.display_name })
         .collect();
     Ok(obj! {
@@ -1497,5 +1542,42 @@ mod tests {
         assert!(!matches_any("Backup Ex", &["Backup ?Exec"]));
         assert!(!matches_any("VSS Volume Shadow Copy", BACKUP_PATTERN));
         assert!(!matches_any("", BACKUP_PATTERN));
+    }
+
+    #[test]
+    fn service_words_are_the_lists_verdicts_asked_again_or_not() {
+        let service = |name: &'static str, display_name: &'static str| Service {
+            name,
+            display_name,
+            state: SvcState::Running,
+            start_mode: crate::emulator::host::StartMode::Auto,
+            delayed_auto_start: None,
+            start_name: "LocalSystem",
+            path_name: "C:\\x.exe",
+            process_id: 1,
+            exit_code: 0,
+        };
+        for (s, expected) in [
+            (
+                service("VeeamBackupSvc", "Veeam Backup Service"),
+                (true, false, true),
+            ),
+            (
+                service("csagent", "CrowdStrike Falcon Sensor"),
+                (false, true, true),
+            ),
+            (service("VSS", "Volume Shadow Copy"), (false, false, false)),
+        ] {
+            let text = service_text(&s);
+            let direct = ServiceWords {
+                backup: matches_any(&text, BACKUP_PATTERN),
+                security: matches_any(&text, AV_PATTERN),
+                efi: matches_any(&text, EFI_PATTERN),
+            };
+            assert_eq!((direct.backup, direct.security, direct.efi), expected);
+            // First call matches and remembers, the second reads the memory.
+            assert_eq!(service_words(&s), direct);
+            assert_eq!(service_words(&s), direct);
+        }
     }
 }
