@@ -360,7 +360,11 @@ impl Spill {
         let body = line
             .strip_suffix(b"\n")
             .ok_or_else(|| self.changed(format!("line {ticket} no longer ends where it did")))?;
-        let parsed: LineView<'b> = serde_json::from_slice(body)
+        // Checked as UTF-8 once, whole (word at a time), so that serde_json's
+        // `from_str` need not check each string it borrows again.
+        let text = std::str::from_utf8(body)
+            .map_err(|e| self.changed(format!("line {ticket} is no longer text ({e})")))?;
+        let parsed: LineView<'b> = serde_json::from_str(text)
             .map_err(|e| self.changed(format!("line {ticket} is no longer a host record ({e})")))?;
         if parsed.scan_id != self.scan_id {
             return Err(self.changed(format!(
@@ -626,6 +630,17 @@ mod tests {
         std::fs::write(&path, text.replacen("{", "[", 1)).unwrap();
         let err = spill.host(a, &mut buf).unwrap_err().to_string();
         assert!(err.contains("no longer a host record"), "{err}");
+
+        // A byte that is not UTF-8 inside a string, same length.
+        let mut bytes = text.clone().into_bytes();
+        let at = text.find("\"a\"").unwrap() + 1;
+        bytes[at] = 0xff;
+        std::fs::write(&path, &bytes).unwrap();
+        let err = spill.host(a, &mut buf).unwrap_err().to_string();
+        assert!(
+            err.contains("j.jsonl") && err.contains("no longer text"),
+            "{err}"
+        );
 
         // Truncated.
         std::fs::OpenOptions::new()
