@@ -32,16 +32,34 @@ pub struct FanOutOptions {
     pub cleanup: Duration,
     /// First retry delay; doubled per retry, with ±50 % jitter.
     pub backoff: Duration,
+    /// Least time between two host starts ([`START_SPACING_PER_CORE`] over the
+    /// cores by default; zero starts every free slot at once).
+    pub start_spacing: Duration,
 }
+
+/// The default [`FanOutOptions::start_spacing`] times the number of cores: with 2
+/// cores a host may start every 0.5 ms (2,000 a second), with 16 every 62.5 µs.
+///
+/// Without it the first `concurrency` hosts connect, authenticate and create their
+/// shells in the same instant, so every one of them waits for all the others'
+/// handshakes, they reach their runtime together, finish together, and the slots
+/// they free start the next wave together again. Spaced, the first hosts are
+/// through their handshakes while the later ones start: at 10,000 hosts and
+/// concurrency 1,000 on 2 cores the first wave's hosts took 1.10 s each instead of
+/// 1.6-1.8 s, and the scan 12.6 s instead of 13.1 s (docs/BENCHMARKS.md). The rate
+/// is far above what a fleet's steady state needs (concurrency / a host's time).
+pub const START_SPACING_PER_CORE: Duration = Duration::from_millis(1);
 
 impl Default for FanOutOptions {
     fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Self {
             concurrency: 64,
             host_timeout: Duration::from_secs(120),
             retries: 1,
             cleanup: Duration::from_secs(5),
             backoff: Duration::from_millis(500),
+            start_spacing: START_SPACING_PER_CORE / u32::try_from(cores).unwrap_or(u32::MAX),
         }
     }
 }
@@ -108,12 +126,15 @@ where
     let mut task_index: HashMap<tokio::task::Id, usize> =
         HashMap::with_capacity(opts.concurrency.clamp(1, hosts.len().max(1)));
     let mut next = 0usize;
+    // The earliest the next host may start (see `start_spacing`).
+    let mut next_start = Instant::now();
 
     loop {
         let more = next < hosts.len() && !cancel.is_cancelled();
         if !more && running.is_empty() {
             break;
         }
+        let paced = opts.start_spacing.is_zero() || Instant::now() >= next_start;
         tokio::select! {
             // Checked first so that no host starts once Ctrl-C was seen, even when a
             // permit is ready in the same poll.
@@ -143,12 +164,19 @@ where
                 on_done(&hosts[index], &record);
                 records[index] = Some(record);
             }
+            // sleep_until is cancel safe; it only wakes the loop when a start is due.
+            () = tokio::time::sleep_until(next_start), if more && !paced => {}
             // Losing the queue place of acquire_owned is fine: only this loop acquires.
-            permit = limit.clone().acquire_owned(), if more => {
+            permit = limit.clone().acquire_owned(), if more && paced => {
                 let Ok(permit) = permit else { break };
                 if cancel.is_cancelled() {
                     continue;
                 }
+                // One start per spacing; a start that came late (the timer wakes at
+                // millisecond grain) may be followed at once by one more, not a burst.
+                let now = Instant::now();
+                let earliest = now.checked_sub(opts.start_spacing).unwrap_or(now);
+                next_start = next_start.max(earliest) + opts.start_spacing;
                 let index = next;
                 next += 1;
                 let (host, remote, job, opts, stop) =
@@ -355,6 +383,7 @@ mod tests {
         in_flight: AtomicUsize,
         max_in_flight: AtomicUsize,
         connects: Mutex<HashMap<String, u32>>,
+        starts: Mutex<Vec<Instant>>,
     }
 
     struct ScriptedSession {
@@ -369,6 +398,7 @@ mod tests {
             host: &HostPlan,
             _deadline: Instant,
         ) -> Result<ScriptedSession, HostError> {
+            self.starts.lock().unwrap().push(Instant::now());
             let tries = {
                 let mut c = self.connects.lock().unwrap();
                 let n = c.entry(host.name.clone()).or_default();
@@ -487,6 +517,7 @@ mod tests {
             retries: 1,
             cleanup: Duration::from_secs(2),
             backoff: Duration::from_millis(200),
+            start_spacing: Duration::ZERO,
         }
     }
 
@@ -524,6 +555,51 @@ mod tests {
         let (records, remote) = scan(&names, &opts(), CancellationToken::new()).await;
         assert!(records.iter().all(|r| r.1.outcome == Outcome::Scanned));
         assert_eq!(remote.max_in_flight.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn without_spacing_a_free_slot_starts_its_host_at_once() {
+        let (_, remote) = scan(&["ok0", "ok1", "ok2"], &opts(), CancellationToken::new()).await;
+        let starts = remote.starts.lock().unwrap().clone();
+        assert_eq!(starts.len(), 3);
+        assert!(starts.iter().all(|t| *t == starts[0]), "{starts:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn hosts_start_one_spacing_apart_without_waiting_for_each_other() {
+        let spacing = Duration::from_millis(10);
+        let o = FanOutOptions {
+            concurrency: 8,
+            start_spacing: spacing,
+            ..opts()
+        };
+        let names: Vec<String> = (0..8).map(|i| format!("ok{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let (records, remote) = scan(&names, &o, CancellationToken::new()).await;
+        assert!(records.iter().all(|r| r.1.outcome == Outcome::Scanned));
+        let starts = remote.starts.lock().unwrap().clone();
+        assert_eq!(starts.len(), 8);
+        for pair in starts.windows(2) {
+            assert!(pair[1] - pair[0] >= spacing, "{starts:?}");
+        }
+        // Each host runs 100 ms: all eight started while the first was still running.
+        assert!(
+            starts[7] - starts[0] < Duration::from_millis(100),
+            "{starts:?}"
+        );
+        assert_eq!(remote.max_in_flight.load(Ordering::SeqCst), 8);
+    }
+
+    #[test]
+    fn the_default_spacing_is_a_millisecond_shared_by_the_cores() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let spacing = FanOutOptions::default().start_spacing;
+        assert!(spacing > Duration::ZERO);
+        let cores = u32::try_from(cores).unwrap();
+        // Integer nanoseconds: at most a nanosecond a core short of the millisecond.
+        let shared = spacing * cores;
+        assert!(shared <= START_SPACING_PER_CORE, "{spacing:?}");
+        assert!(START_SPACING_PER_CORE - shared < Duration::from_nanos(u64::from(cores)));
     }
 
     #[tokio::test(start_paused = true)]
