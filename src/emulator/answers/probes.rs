@@ -470,6 +470,18 @@ struct ServiceWords {
     efi: bool,
 }
 
+impl ServiceWords {
+    /// Matches the service's text against each list.
+    fn of(s: &Service) -> ServiceWords {
+        let text = service_text(s);
+        ServiceWords {
+            backup: matches_any(&text, BACKUP_PATTERN),
+            security: matches_any(&text, AV_PATTERN),
+            efi: matches_any(&text, EFI_PATTERN),
+        }
+    }
+}
+
 /// [`ServiceWords`] per (name, display name), matched once per emulator. Every
 /// host's services come from the emulator's static tables, so a fleet has a
 /// handful of distinct pairs; matching them again for every host was 5 % of the
@@ -479,32 +491,14 @@ static SERVICE_WORDS: std::sync::LazyLock<
     std::sync::Mutex<std::collections::HashMap<(&'static str, &'static str), ServiceWords>>,
 > = std::sync::LazyLock::new(Default::default);
 
+/// [`ServiceWords::of`], remembered.
 fn service_words(s: &Service) -> ServiceWords {
-    let words = || {
-        let text = service_text(s);
-        ServiceWords {
-            backup: matches_any(&text, BACKUP_PATTERN),
-            security: matches_any(&text, AV_PATTERN),
-            efi: matches_any(&text, EFI_PATTERN),
-        }
-    };
-    let key = (s.name, s.display_name);
     // A poisoned map still holds only finished entries.
-    let known = SERVICE_WORDS
+    *SERVICE_WORDS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(&key)
-        .copied();
-    if let Some(w) = known {
-        return w;
-    }
-    // Matched outside the lock; a race matches twice and stores the same answer.
-    let w = words();
-    SERVICE_WORDS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .insert(key, w);
-    w
+        .entry((s.name, s.display_name))
+        .or_insert_with(|| ServiceWords::of(s))
 }
 
 fn av(h: &HostState) -> J {
@@ -1568,12 +1562,7 @@ mod tests {
             ),
             (service("VSS", "Volume Shadow Copy"), (false, false, false)),
         ] {
-            let text = service_text(&s);
-            let direct = ServiceWords {
-                backup: matches_any(&text, BACKUP_PATTERN),
-                security: matches_any(&text, AV_PATTERN),
-                efi: matches_any(&text, EFI_PATTERN),
-            };
+            let direct = ServiceWords::of(&s);
             assert_eq!((direct.backup, direct.security, direct.efi), expected);
             // First call matches and remembers, the second reads the memory.
             assert_eq!(service_words(&s), direct);
