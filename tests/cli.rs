@@ -31,3 +31,18 @@ fn unknown_flag_is_a_usage_error_with_exit_2() {
     let out = fleetscan(&["scan", "--no-such-flag"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn bad_tokio_worker_threads_is_a_usage_error_naming_it_not_a_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out_dir = dir.path().to_string_lossy().into_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_fleetscan"))
+        .args(["demo", "--out-dir", &out_dir])
+        .env("TOKIO_WORKER_THREADS", "abc")
+        .output()
+        .expect("run fleetscan");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("TOKIO_WORKER_THREADS=\"abc\""), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -28,12 +28,40 @@ pub(crate) fn init_logging(out: &OutputArgs) {
     };
 }
 
-/// A multi-threaded runtime for one subcommand.
+/// The variable tokio reads for its number of worker threads.
+const WORKER_THREADS_ENV: &str = "TOKIO_WORKER_THREADS";
+
+/// A multi-threaded runtime for one subcommand: a worker per core, or as many as
+/// `TOKIO_WORKER_THREADS` says.
+///
+/// # Errors
+/// `TOKIO_WORKER_THREADS` is set to something other than a whole number above 0
+/// (tokio would panic on it), or the runtime cannot start.
 pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    // Read here rather than by tokio, which panics on a value it cannot use; set
+    // explicitly, tokio does not read the variable again.
+    if let Some(n) = worker_threads(std::env::var_os(WORKER_THREADS_ENV))? {
+        builder.worker_threads(n);
+    }
+    builder
         .enable_all()
         .build()
         .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))
+}
+
+/// The worker count `TOKIO_WORKER_THREADS` asks for (`None` when it is not set).
+fn worker_threads(value: Option<std::ffi::OsString>) -> anyhow::Result<Option<usize>> {
+    let Some(value) = value else {
+        return Ok(None);
+    };
+    match value.to_str().map(|s| s.trim().parse::<usize>()) {
+        Some(Ok(n)) if n > 0 => Ok(Some(n)),
+        _ => Err(anyhow::anyhow!(
+            "{WORKER_THREADS_ENV}={value:?} is not a number of worker threads; \
+             set it to a whole number above 0, or unset it to get one per core"
+        )),
+    }
 }
 
 /// Runs `work` to its end on one of `runtime`'s worker threads and waits for it.
@@ -145,4 +173,33 @@ pub(crate) fn print_stdout(text: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::OsString;
+
+    use super::*;
+
+    #[test]
+    fn unset_worker_threads_leaves_the_count_to_tokio() {
+        assert_eq!(worker_threads(None).ok(), Some(None));
+    }
+
+    #[test]
+    fn worker_threads_takes_a_whole_number_above_zero() {
+        assert_eq!(worker_threads(Some("3".into())).ok(), Some(Some(3)));
+        assert_eq!(worker_threads(Some(" 1 ".into())).ok(), Some(Some(1)));
+    }
+
+    #[test]
+    fn bad_worker_threads_is_an_error_naming_the_variable_and_the_fix() {
+        for bad in ["", "0", "abc", "-2", "1.5"] {
+            let err = worker_threads(Some(OsString::from(bad)))
+                .expect_err(bad)
+                .to_string();
+            assert!(err.starts_with("TOKIO_WORKER_THREADS="), "{bad}: {err}");
+            assert!(err.contains("whole number above 0"), "{bad}: {err}");
+        }
+    }
 }

@@ -16,10 +16,7 @@ const PASSWORD_ENV: &str = "FLEETSCAN_PASSWORD";
 /// Runs `fleetscan emulate` and returns the process exit code.
 pub(crate) fn run(args: EmulateArgs) -> anyhow::Result<u8> {
     let spec = spec_from_args(&args)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .context("cannot start the async runtime")?;
+    let runtime = super::common::runtime()?;
     runtime.block_on(serve(args, spec))
 }
 
