@@ -4,7 +4,7 @@
 //! ```sh
 //! cargo run --release --example fleet_bench -- --write docs/BENCHMARKS.md
 //! cargo run --release --example fleet_bench -- --sizes 100 --modes ntlm-http
-//! cargo run --release --example fleet_bench -- --repeat 3   # medians of 3 runs each
+//! cargo run --release --example fleet_bench -- --repeat 3   # medians of 3 rounds
 //! cargo run --release --example fleet_bench -- --instructions 200 --write docs/BENCHMARKS.md
 //! ```
 //!
@@ -104,7 +104,7 @@ fn main() -> Result<()> {
     }
     let opts = parse(&args)?;
     let bin = build_release()?;
-    raise_nofile();
+    raise_nofile(&opts);
     let work = std::env::temp_dir().join(format!("fleet_bench_{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
     let latency = fleetscan::cli::parse_duration(&opts.latency)?;
@@ -121,33 +121,39 @@ fn main() -> Result<()> {
         return Ok(());
     }
 
-    let mut rows = Vec::new();
+    // Every transport and size once per round, rounds repeated: on a machine whose
+    // speed drifts within minutes, each row's median then draws on the whole
+    // period instead of on the few minutes its own runs happened to take.
+    let mut cells: Vec<(Mode, usize, usize)> = Vec::new();
     for &mode in &opts.modes {
         for &n in &opts.sizes {
-            let c = opts
-                .concurrency
-                .unwrap_or(if n >= 10_000 { 1000 } else { 256 })
-                .min(n);
-            eprintln!("bench: {} with {n} hosts, concurrency {c} …", mode.name());
-            let mut runs = Vec::with_capacity(opts.repeat);
-            for _ in 0..opts.repeat.max(1) {
-                runs.push(run_one(&bin, &work, mode, n, c, &opts, latency, runtime)?);
-            }
-            let row = median_row(runs);
-            eprintln!(
-                "bench:   wall {:.2}s (ideal {:.2}s, ×{:.2}), CPU {:.3} ms/host, peak RSS {} MiB, {:.1} requests/host, {}/{} scanned",
-                row.usage.wall,
-                row.ideal,
-                row.usage.wall / row.ideal,
-                cpu_ms_per_host(&row),
-                row.usage.max_rss_kib / 1024,
-                row.requests_per_host,
-                row.scanned,
-                row.hosts
-            );
-            rows.push(row);
+            cells.push((mode, n, timing_concurrency(&opts, n)));
         }
     }
+    let rounds = opts.repeat.max(1);
+    let mut runs: Vec<Vec<Row>> = cells.iter().map(|_| Vec::with_capacity(rounds)).collect();
+    for round in 1..=rounds {
+        for (&(mode, n, c), cell_runs) in cells.iter().zip(&mut runs) {
+            eprintln!(
+                "bench: {} with {n} hosts, concurrency {c} (round {round} of {rounds}) …",
+                mode.name()
+            );
+            let run = run_one(&bin, &work, mode, n, c, &opts, latency, runtime)?;
+            eprintln!(
+                "bench:   wall {:.2}s (ideal {:.2}s, ×{:.2}), CPU {:.3} ms/host, peak RSS {} MiB, {:.1} requests/host, {}/{} scanned",
+                run.usage.wall,
+                run.ideal,
+                run.usage.wall / run.ideal,
+                cpu_ms_per_host(&run),
+                run.usage.max_rss_kib / 1024,
+                run.requests_per_host,
+                run.scanned,
+                run.hosts
+            );
+            cell_runs.push(run);
+        }
+    }
+    let rows: Vec<Row> = runs.into_iter().map(median_row).collect();
     let _ = std::fs::remove_dir_all(&work);
     let table = render(&rows, &opts);
     println!("{table}");
@@ -211,10 +217,28 @@ fn build_release() -> Result<PathBuf> {
     Ok(target.join("release").join("fleetscan"))
 }
 
-fn raise_nofile() {
+/// Concurrency of a timed run of `n` hosts: `--concurrency`, or 256 (1,000 from
+/// 10,000 hosts up), never more than the hosts.
+fn timing_concurrency(opts: &Options, n: usize) -> usize {
+    opts.concurrency
+        .unwrap_or(if n >= 10_000 { 1000 } else { 256 })
+        .min(n)
+}
+
+/// Raises this process's open-file soft limit to the hard limit (the emulator and
+/// the scanner inherit it and raise their own), and says when the hard limit is
+/// too low: the emulator holds a listener per host and a socket per host in
+/// flight, plus the 256 it keeps spare.
+fn raise_nofile(opts: &Options) {
+    let needed = opts
+        .sizes
+        .iter()
+        .map(|&n| n + timing_concurrency(opts, n) + 256)
+        .max()
+        .unwrap_or(0) as u64;
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(n) if n < 22_000 => eprintln!(
-            "bench: the open-file limit is {n}; 10,000 hosts need about 22,000 (raise the hard limit with ulimit -Hn)"
+        Ok(limit) if limit < needed => eprintln!(
+            "bench: the open-file limit is {limit}; the largest fleet here needs about {needed} (raise the hard limit with ulimit -Hn)"
         ),
         Ok(_) => {}
         Err(e) => eprintln!("bench: cannot raise the open-file limit: {e}"),
@@ -654,8 +678,8 @@ fn render(rows: &[Row], opts: &Options) -> String {
     ));
     if opts.repeat > 1 {
         s.push_str(&format!(
-            " Each row: the median of {} runs for each figure, the client CPU's lowest–highest in brackets.",
-            opts.repeat
+            " Each row: the median of {} runs for each figure, one in each of {} rounds over every transport and size, the client CPU's lowest–highest in brackets.",
+            opts.repeat, opts.repeat
         ));
     }
     s.push_str("\n\n");
