@@ -225,17 +225,25 @@ fn timing_concurrency(opts: &Options, n: usize) -> usize {
         .min(n)
 }
 
+/// Concurrency of an `--instructions` run of `n` hosts: `--concurrency`, or 100.
+fn instructions_concurrency(opts: &Options, n: usize) -> usize {
+    opts.concurrency.unwrap_or(100).min(n)
+}
+
 /// Raises this process's open-file soft limit to the hard limit (the emulator and
 /// the scanner inherit it and raise their own), and says when the hard limit is
-/// too low: the emulator holds a listener per host and a socket per host in
-/// flight, plus the 256 it keeps spare.
+/// too low for the fleets this run starts: the emulator holds a listener per host
+/// and a socket per host in flight, plus the 256 it keeps spare.
 fn raise_nofile(opts: &Options) {
-    let needed = opts
-        .sizes
-        .iter()
-        .map(|&n| n + timing_concurrency(opts, n) + 256)
-        .max()
-        .unwrap_or(0) as u64;
+    let fleets: Vec<(usize, usize)> = match opts.instructions {
+        Some(n) => vec![(n, instructions_concurrency(opts, n))],
+        None => opts
+            .sizes
+            .iter()
+            .map(|&n| (n, timing_concurrency(opts, n)))
+            .collect(),
+    };
+    let needed = fleets.iter().map(|&(n, c)| n + c + 256).max().unwrap_or(0) as u64;
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) if limit < needed => eprintln!(
             "bench: the open-file limit is {limit}; the largest fleet here needs about {needed} (raise the hard limit with ulimit -Hn)"
@@ -406,7 +414,7 @@ fn count_all(bin: &Path, work: &Path, n: usize, opts: &Options) -> Result<Vec<In
             "--instructions needs valgrind on PATH (Debian/Ubuntu: apt install valgrind)".into(),
         );
     }
-    let c = opts.concurrency.unwrap_or(100).min(n);
+    let c = instructions_concurrency(opts, n);
     let mut out = Vec::new();
     for &mode in &opts.modes {
         eprintln!(
